@@ -1,0 +1,49 @@
+//! Input-gradient throughput of the neural energies on the CPU (flex).
+//!
+//! `cargo bench --bench core`; with `--features wgpu` the same cases also run on wgpu.
+//! Reported as elements per second: items whose energy and input gradient were computed.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ebm_core::burn::tensor::Device;
+use ebm_core::{BackendKind, CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng};
+
+fn devices() -> Vec<(&'static str, Device)> {
+    let mut out = vec![("flex", Device::flex())];
+    if BackendKind::Wgpu.is_compiled() {
+        out.push(("wgpu", BackendKind::Wgpu.device().unwrap()));
+    }
+    out
+}
+
+fn input_gradients(c: &mut Criterion) {
+    let mut group = c.benchmark_group("core");
+    for (backend, device) in devices() {
+        let cnn = CnnEnergyConfig::new().init(&device, 0).unwrap();
+        let x = SeededRng::new(1).uniform([128, 1, 28, 28], -1.0, 1.0, &device);
+        group.throughput(Throughput::Elements(128));
+        group.bench_function(format!("cnn_grad_b128_{backend}"), |b| {
+            b.iter(|| {
+                let (e, g) = cnn.energy_and_grad(x.clone());
+                // Wait for the device: read one value back.
+                (e.into_data(), g.sum().into_scalar::<f32>())
+            })
+        });
+        let mlp = MlpEnergyConfig::new(2).init(&device, 0).unwrap();
+        let x = SeededRng::new(2).normal([1024, 2], &device);
+        group.throughput(Throughput::Elements(1024));
+        group.bench_function(format!("mlp_grad_n1024_{backend}"), |b| {
+            b.iter(|| {
+                let (e, g) = mlp.energy_and_grad(x.clone());
+                (e.into_data(), g.sum().into_scalar::<f32>())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = input_gradients
+}
+criterion_main!(benches);

@@ -1,0 +1,38 @@
+//! # ebm-core
+//!
+//! The energy abstraction of the `ebm` toolkit and the energies built on it.
+//!
+//! An energy-based model scores an input with an energy `E(x)`, low meaning likely:
+//! `p(x) = exp(-E(x)) / Z`. `Z` is intractable in general, so models are compared through energy
+//! differences, `log p(x) - log p(x') = E(x') - E(x)`, sampled with MCMC from `dE/dx`, and
+//! composed by adding energies.
+//!
+//! - [`Energy`]: a batch in, one energy per item out, with the input gradient from one backward
+//!   pass ([`energy`]).
+//! - [`ModuleEnergy`]: any burn `Module` with a batch forward as an energy ([`module_energy`]).
+//! - Neural energies: [`MlpEnergy`] and the UvA image [`CnnEnergy`] ([`neural`]).
+//! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
+//!   mixture, banana, funnel, double well, and temperature as a wrapper ([`analytic`]).
+//! - Exact `log Z`, density and NLL in 1-D and 2-D by quadrature ([`quadrature`]).
+//! - Devices from a user's word ([`device`]), seeded randomness ([`rng`]), typed errors ([`error`]).
+
+pub mod analytic;
+pub mod device;
+pub mod energy;
+pub mod error;
+pub mod module_energy;
+pub mod neural;
+pub mod quadrature;
+pub mod rng;
+
+pub use analytic::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, Tempered};
+pub use device::{BackendKind, device_from_word};
+pub use energy::{Energy, autodiff_energy_and_grad, check_finite};
+pub use error::{DeviceError, EnergyError};
+pub use module_energy::{EnergyOutput, ModuleEnergy};
+pub use neural::{CnnEnergy, CnnEnergyConfig, MlpEnergy, MlpEnergyConfig};
+pub use quadrature::{Grid, Normalisation, normalise};
+pub use rng::SeededRng;
+
+/// burn re-exported, so users need no separate dependency to build tensors and devices.
+pub use burn;
