@@ -1,0 +1,91 @@
+//! `ebm sample`: images from fresh chains of a trained model, and one chain's trajectory.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use burn::tensor::Tensor;
+use clap::Args;
+use ebm_core::{SeededRng, device_from_word};
+use ebm_train::buffer::draw_tensor;
+
+use crate::output::{host_images, write_grid, write_npy};
+use crate::run::resolve_run;
+
+/// Arguments of `ebm sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The run: a directory, or a name under `runs/`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Number of images.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Sampler steps from noise.
+    #[arg(long, default_value_t = 256)]
+    pub steps: usize,
+    /// Snapshots in the trajectory strip.
+    #[arg(long, default_value_t = 8)]
+    pub snapshots: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Device: cpu, wgpu, vulkan or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Output directory (default: the run's `samples/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `ebm sample`: writes `sample-grid.png`, `sample.npy` and `trajectory.png`.
+pub fn run(args: SampleArgs) -> Result<()> {
+    if args.n == 0 || args.steps == 0 || args.snapshots == 0 {
+        bail!("--n, --steps and --snapshots must be at least 1");
+    }
+    let device = device_from_word(&args.device)?;
+    let dir = resolve_run(&args.run);
+    let (spec, trainer) = dir.load_trainer(&device)?;
+    let out = args.out.unwrap_or_else(|| dir.root.join("samples"));
+    let mut rng = SeededRng::new(args.seed);
+    let frozen = burn::module::Module::valid(trainer.model());
+    let m = &spec.model;
+    let mut x: Tensor<4> = draw_tensor(
+        &spec.train.init,
+        [args.n, m.channels, m.image_size, m.image_size],
+        &mut rng,
+        &device,
+    );
+    // The chain is run in `snapshots` legs; after each, item 0 is kept for the strip.
+    let mut strip = Vec::new();
+    let legs = args.snapshots.min(args.steps);
+    let mut done = 0;
+    strip.extend(host_images(x.clone().slice([0..1])).0);
+    for leg in 0..legs {
+        let steps = (args.steps * (leg + 1)) / legs - done;
+        x = spec.train.sampler.run(&frozen, x, steps, &mut rng)?.0;
+        done += steps;
+        strip.extend(host_images(x.clone().slice([0..1])).0);
+    }
+    let (values, dims) = host_images(x);
+    let cols = (args.n as f64).sqrt().ceil() as usize;
+    write_grid(&out.join("sample-grid.png"), &values, dims, cols, 2)?;
+    write_npy(&out.join("sample.npy"), &values, &dims)?;
+    let frames = legs + 1;
+    write_grid(
+        &out.join("trajectory.png"),
+        &strip,
+        [frames, dims[1], dims[2], dims[3]],
+        frames,
+        3,
+    )?;
+    println!(
+        "{} samples after {} steps: {}, {}; trajectory of one chain ({} snapshots): {}",
+        args.n,
+        args.steps,
+        out.join("sample-grid.png").display(),
+        out.join("sample.npy").display(),
+        frames,
+        out.join("trajectory.png").display()
+    );
+    Ok(())
+}

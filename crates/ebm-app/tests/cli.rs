@@ -1,0 +1,116 @@
+//! End to end through the binary: a tiny training run, resume, then sampling from its checkpoint.
+
+use std::path::Path;
+use std::process::Command;
+
+fn ebm(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn train_resume_and_sample_write_what_they_say() {
+    let dir = std::env::temp_dir().join(format!("ebm-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
+    let data = data.to_str().unwrap();
+    let quick = [
+        "--data",
+        data,
+        "--limit",
+        "32",
+        "--batch-size",
+        "8",
+        "--sampler-steps",
+        "5",
+        "--buffer",
+        "32",
+        "--hidden",
+        "8",
+        "--fresh-steps",
+        "5",
+    ];
+
+    let mut args = vec!["train", "--name", "tiny", "--epochs", "1"];
+    args.extend(quick);
+    let (ok, text) = ebm(&dir, &args);
+    assert!(ok, "{text}");
+    let run = dir.join("runs/tiny");
+    for f in [
+        "run.json",
+        "metrics.jsonl",
+        "samples.npy",
+        "samples.png",
+        "samples/epoch-001-buffer.png",
+        "samples/epoch-001-fresh.png",
+        "checkpoints/latest",
+    ] {
+        assert!(run.join(f).is_file(), "missing {f}: {text}");
+    }
+    let lines = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 4, "32 images / batch 8 = 4 steps");
+
+    // Training again under the same name without --resume is refused; --resume extends the run.
+    let (ok, text) = ebm(&dir, &args);
+    assert!(!ok && text.contains("--resume"), "{text}");
+    let (ok, text) = ebm(
+        &dir,
+        &["train", "--name", "tiny", "--resume", "--epochs", "2"],
+    );
+    assert!(ok, "{text}");
+    let lines = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(lines, 8);
+    assert_eq!(
+        std::fs::read_to_string(run.join("checkpoints/latest")).unwrap(),
+        "step-00000008"
+    );
+
+    let (ok, text) = ebm(
+        &dir,
+        &[
+            "sample",
+            "--run",
+            "runs/tiny",
+            "--n",
+            "4",
+            "--steps",
+            "4",
+            "--snapshots",
+            "2",
+        ],
+    );
+    assert!(ok, "{text}");
+    let npy = std::fs::read(run.join("samples/sample.npy")).unwrap();
+    let npy = npyz::NpyFile::new(&npy[..]).unwrap();
+    assert_eq!(npy.shape(), &[4, 1, 28, 28]);
+    let img = image::open(run.join("samples/trajectory.png")).unwrap();
+    assert_eq!(
+        img.width(),
+        (3 * 30 + 2) * 3,
+        "3 frames of 28 px with 2 px borders, drawn 3x"
+    );
+
+    let (ok, text) = ebm(&dir, &["sample", "--run", "runs/absent"]);
+    assert!(!ok && text.contains("does not exist"), "{text}");
+    let (ok, text) = ebm(&dir, &["train", "--name", "x", "--data", "/no/such/path"]);
+    assert!(!ok && text.contains("/no/such/path"), "{text}");
+    let (ok, text) = ebm(&dir, &["train", "--name", "y", "--device", "tpu"]);
+    assert!(!ok && text.contains("unknown device"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,42 @@
+//! Batched MCMC samplers for energy-based models.
+//!
+//! Many chains run at once as one tensor `[chains, ...]` on whatever burn device the energy lives
+//! on. Every sampler is a pure kernel in the style of blackjax: a [`ChainState`] (positions with
+//! the energy and gradient cached at them) goes in with a [`SeededRng`](ebm_core::SeededRng), the
+//! next state and a [`StepInfo`] (per-chain acceptance probability and accepted mask) come out.
+//!
+//! Contents, one concept per module:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`kernel`] | [`Kernel`] trait, [`ChainState`], [`StepInfo`], [`StepSize`] (shared or per chain) |
+//! | [`rwm`] | [`Rwm`]: random-walk Metropolis-Hastings, `x' = x + sigma z` |
+//! | [`ula`] | [`Ula`]: unadjusted Langevin, `x' = x - eps dE/dx + sqrt(2 eps) z` (biased) |
+//! | [`sgld`] | [`Sgld`]: clipped SGLD as image EBMs use it (a biased heuristic) |
+//! | [`mala`] | [`Mala`]: Metropolis-adjusted Langevin (exact) |
+//! | [`hmc`] | [`Hmc`]: Hamiltonian Monte Carlo, leapfrog, identity mass (exact) |
+//! | [`adaptation`] | dual-averaging step-size adaptation, shared or per chain |
+//! | [`diagnostics`] | rank-normalised split R-hat, bulk ESS, two-sample KS test (host `f64`) |
+//! | [`runner`] | [`run`]: warm-up, draws, thinning, progress, report |
+//! | [`error`] | [`McmcError`] |
+
+pub mod adaptation;
+pub mod diagnostics;
+pub mod error;
+pub mod hmc;
+pub mod kernel;
+pub mod mala;
+pub mod runner;
+pub mod rwm;
+pub mod sgld;
+pub mod ula;
+
+pub use adaptation::{AdaptScope, DualAveraging, StepSizeAdapter};
+pub use error::{McmcError, Phase};
+pub use hmc::{Hmc, LeapfrogEnd, hamiltonian, leapfrog};
+pub use kernel::{ChainState, Kernel, StepInfo, StepSize};
+pub use mala::Mala;
+pub use runner::{AdaptConfig, Progress, RunConfig, RunOutput, RunReport, run};
+pub use rwm::Rwm;
+pub use sgld::Sgld;
+pub use ula::Ula;

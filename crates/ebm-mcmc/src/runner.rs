@@ -1,0 +1,341 @@
+//! The runner: initial state, warm-up with adaptation, draws with thinning, diagnostics.
+//!
+//! [`run`] drives any [`Kernel`] over a batch of chains. Per step it reads back to the host once:
+//! the energies (to stop on NaN or infinity with [`McmcError::NonFinite`]), the acceptance
+//! probabilities and accepted mask (for adaptation and the report) and, on kept steps, the
+//! positions. The result is the draws as one host `Vec<f32>` laid out `[chains, draws, dims]`
+//! (`dims` the flattened event shape) and a [`RunReport`] with per-chain acceptance and the
+//! rank-normalised split R-hat and bulk ESS of every coordinate ([`crate::diagnostics`]).
+
+use burn::tensor::Tensor;
+use ebm_core::{Energy, SeededRng};
+use serde::{Deserialize, Serialize};
+
+use crate::adaptation::{AdaptScope, StepSizeAdapter};
+use crate::diagnostics::{ess_bulk, split_rhat};
+use crate::error::{McmcError, Phase};
+use crate::kernel::{ChainState, Kernel, StepSize};
+
+/// How to adapt the step size during warm-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdaptConfig {
+    /// One step size for all chains, or one per chain.
+    pub scope: AdaptScope,
+    /// The target acceptance probability; `None` takes the kernel's default
+    /// ([`Kernel::target_accept`]).
+    pub target_accept: Option<f64>,
+}
+
+/// What a run does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Warm-up steps (discarded; the step size adapts during them if `adapt` is set).
+    pub warmup: usize,
+    /// Draws kept per chain.
+    pub draws: usize,
+    /// Steps per kept draw (`>= 1`): `draws * thin` sampling steps are run.
+    pub thin: usize,
+    /// Step-size adaptation during warm-up, or `None` to keep the kernel's step size.
+    pub adapt: Option<AdaptConfig>,
+    /// Whether to compute R-hat and ESS per coordinate (host work `O(chains * draws * dims)`
+    /// plus sorting; turn off for images).
+    pub diagnostics: bool,
+}
+
+impl Default for RunConfig {
+    /// 500 warm-up steps with shared adaptation to the kernel's target, 1000 draws, no thinning,
+    /// diagnostics on.
+    fn default() -> Self {
+        Self {
+            warmup: 500,
+            draws: 1000,
+            thin: 1,
+            adapt: Some(AdaptConfig {
+                scope: AdaptScope::Shared,
+                target_accept: None,
+            }),
+            diagnostics: true,
+        }
+    }
+}
+
+/// Where a run is, passed to the progress callback after every step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Warm-up or sampling.
+    pub phase: Phase,
+    /// The step just finished within the phase (1-based).
+    pub step: usize,
+    /// The number of steps in the phase.
+    pub steps: usize,
+    /// The mean acceptance probability of this step over chains.
+    pub mean_accept_prob: f64,
+    /// The mean step size over chains used for this step.
+    pub step_size: f64,
+}
+
+/// Summary of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The kernel's name.
+    pub kernel: String,
+    /// Per chain, the mean Metropolis-Hastings acceptance probability over all sampling steps.
+    pub accept_prob: Vec<f64>,
+    /// Per chain, the fraction of sampling steps whose proposal was accepted.
+    pub accept_rate: Vec<f64>,
+    /// The step size used for sampling (after adaptation).
+    pub step_size: StepSize,
+    /// Rank-normalised split R-hat per coordinate (empty when diagnostics are off).
+    pub rhat: Vec<f64>,
+    /// Bulk ESS per coordinate (empty when diagnostics are off).
+    pub ess_bulk: Vec<f64>,
+    /// The largest R-hat over coordinates (NaN if diagnostics are off or undefined).
+    pub max_rhat: f64,
+    /// The smallest bulk ESS over coordinates (NaN if diagnostics are off or undefined).
+    pub min_ess_bulk: f64,
+    /// The median bulk ESS over coordinates (NaN if diagnostics are off or undefined).
+    pub median_ess_bulk: f64,
+}
+
+/// The result of [`run`].
+#[derive(Debug, Clone)]
+pub struct RunOutput<const D: usize> {
+    /// Kept draws on the host, laid out `[chains, draws, dims]` (row-major).
+    pub draws: Vec<f32>,
+    /// `[chains, draws, event dims...]`: the draws' full shape (the event dims multiply to
+    /// `dims`).
+    pub shape: Vec<usize>,
+    /// Acceptance, step size and diagnostics.
+    pub report: RunReport,
+    /// The state after the last step (to continue sampling).
+    pub final_state: ChainState<D>,
+}
+
+impl<const D: usize> RunOutput<D> {
+    /// The number of scalars per draw (the product of the event dims).
+    pub fn dims(&self) -> usize {
+        self.shape[2..].iter().product()
+    }
+
+    /// Coordinate `j` of every draw, laid out `[chains][draws]` for the diagnostics.
+    pub fn coordinate(&self, j: usize) -> Vec<Vec<f64>> {
+        let (chains, draws, dims) = (self.shape[0], self.shape[1], self.dims());
+        (0..chains)
+            .map(|c| {
+                (0..draws)
+                    .map(|i| self.draws[(c * draws + i) * dims + j] as f64)
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Runs `kernel` on `energy` from positions `init` (`[chains, ...]`): `config.warmup` warm-up
+/// steps (adapting the step size if `config.adapt` is set), then `config.draws * config.thin`
+/// sampling steps keeping every `thin`-th state. `progress` is called after every step.
+///
+/// On return the kernel holds the step size used for sampling. Fails with
+/// [`McmcError::NonFinite`] as soon as the energy of any chain is NaN or infinite (at the initial
+/// positions or after a step), naming the phase, the step and the number of chains affected, and
+/// with [`McmcError::InvalidParameter`] for an invalid configuration.
+pub fn run<const D: usize, E, K>(
+    energy: &E,
+    kernel: &mut K,
+    init: Tensor<D>,
+    config: &RunConfig,
+    rng: &mut SeededRng,
+    mut progress: impl FnMut(&Progress),
+) -> Result<RunOutput<D>, McmcError>
+where
+    E: Energy<D> + ?Sized,
+    K: Kernel<D>,
+{
+    if config.thin == 0 {
+        return Err(McmcError::invalid("runner", "thin", "must be at least 1"));
+    }
+    let dims = init.dims();
+    let chains = dims[0];
+    if chains == 0 {
+        return Err(McmcError::invalid("runner", "init", "no chains"));
+    }
+    energy.check_input(dims)?;
+    kernel.step_size().validate(kernel.name(), Some(chains))?;
+    let event: usize = dims[1..].iter().product();
+
+    let mut state = kernel.init(energy, init);
+    check_energies(&read(&state.energy)?, Phase::Init, 0)?;
+
+    let mut adapter = match &config.adapt {
+        Some(adapt) if config.warmup > 0 => {
+            let target = adapt.target_accept.or(kernel.target_accept()).ok_or_else(|| {
+                McmcError::invalid(
+                    kernel.name(),
+                    "adapt",
+                    "this kernel has no accept/reject step to adapt to; give a target or no adaptation",
+                )
+            })?;
+            Some(StepSizeAdapter::new(
+                adapt.scope,
+                kernel.step_size(),
+                chains,
+                target,
+            )?)
+        }
+        _ => None,
+    };
+
+    for step in 1..=config.warmup {
+        let step_size = kernel.step_size().mean();
+        let (next, info) = kernel.step(energy, state, rng);
+        state = next;
+        let host = read(&Tensor::cat(
+            vec![state.energy.clone(), info.accept_prob],
+            0,
+        ))?;
+        check_energies(&host[..chains], Phase::WarmUp, step)?;
+        let accept: Vec<f64> = host[chains..].iter().map(|&a| a as f64).collect();
+        if let Some(adapter) = adapter.as_mut() {
+            let iterate = adapter.update(&accept);
+            // Warm-up steps use the iterate h_t; sampling uses the average hbar.
+            let next_size = if step == config.warmup {
+                adapter.final_step_size()
+            } else {
+                iterate
+            };
+            kernel.set_step_size(next_size)?;
+        }
+        progress(&Progress {
+            phase: Phase::WarmUp,
+            step,
+            steps: config.warmup,
+            mean_accept_prob: accept.iter().sum::<f64>() / chains as f64,
+            step_size,
+        });
+    }
+
+    let steps = config.draws * config.thin;
+    let mut accept_prob = vec![0.0f64; chains];
+    let mut accept_rate = vec![0.0f64; chains];
+    let mut kept: Vec<Vec<f32>> = Vec::with_capacity(config.draws);
+    for step in 1..=steps {
+        let (next, info) = kernel.step(energy, state, rng);
+        state = next;
+        let keep = step % config.thin == 0;
+        let mut parts = vec![
+            state.energy.clone(),
+            info.accept_prob,
+            info.accepted.float(),
+        ];
+        if keep {
+            parts.push(state.position.clone().reshape([chains * event]));
+        }
+        let host = read(&Tensor::cat(parts, 0))?;
+        check_energies(&host[..chains], Phase::Sampling, step)?;
+        let mut mean_accept = 0.0;
+        for c in 0..chains {
+            let a = host[chains + c] as f64;
+            accept_prob[c] += a;
+            accept_rate[c] += host[2 * chains + c] as f64;
+            mean_accept += a;
+        }
+        if keep {
+            kept.push(host[3 * chains..].to_vec());
+        }
+        progress(&Progress {
+            phase: Phase::Sampling,
+            step,
+            steps,
+            mean_accept_prob: mean_accept / chains as f64,
+            step_size: kernel.step_size().mean(),
+        });
+    }
+    if steps > 0 {
+        for c in 0..chains {
+            accept_prob[c] /= steps as f64;
+            accept_rate[c] /= steps as f64;
+        }
+    }
+
+    // [draws][chains, event] -> [chains, draws, event]
+    let n_draws = kept.len();
+    let mut draws = vec![0.0f32; chains * n_draws * event];
+    for (i, row) in kept.iter().enumerate() {
+        for c in 0..chains {
+            let dst = (c * n_draws + i) * event;
+            draws[dst..dst + event].copy_from_slice(&row[c * event..(c + 1) * event]);
+        }
+    }
+    let mut shape = vec![chains, n_draws];
+    shape.extend_from_slice(&dims[1..]);
+
+    let mut output = RunOutput {
+        draws,
+        shape,
+        report: RunReport {
+            kernel: kernel.name().to_string(),
+            accept_prob,
+            accept_rate,
+            step_size: kernel.step_size().clone(),
+            rhat: Vec::new(),
+            ess_bulk: Vec::new(),
+            max_rhat: f64::NAN,
+            min_ess_bulk: f64::NAN,
+            median_ess_bulk: f64::NAN,
+        },
+        final_state: state,
+    };
+    if config.diagnostics {
+        let (rhat, ess): (Vec<f64>, Vec<f64>) = (0..event)
+            .map(|j| {
+                let coordinate = output.coordinate(j);
+                (split_rhat(&coordinate), ess_bulk(&coordinate))
+            })
+            .unzip();
+        let report = &mut output.report;
+        report.max_rhat = nan_aware(&rhat, |v| v.iter().copied().fold(f64::MIN, f64::max));
+        report.min_ess_bulk = nan_aware(&ess, |v| v.iter().copied().fold(f64::MAX, f64::min));
+        report.median_ess_bulk = nan_aware(&ess, |v| {
+            let mut v = v.to_vec();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                (v[n / 2 - 1] + v[n / 2]) / 2.0
+            }
+        });
+        report.rhat = rhat;
+        report.ess_bulk = ess;
+    }
+    Ok(output)
+}
+
+/// `f(v)` if `v` is non-empty and NaN-free, else NaN.
+fn nan_aware(v: &[f64], f: impl Fn(&[f64]) -> f64) -> f64 {
+    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
+        f64::NAN
+    } else {
+        f(v)
+    }
+}
+
+/// One host read of a 1-D tensor as `f32`.
+fn read(t: &Tensor<1>) -> Result<Vec<f32>, McmcError> {
+    t.to_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| McmcError::Readback(format!("{e:?}")))
+}
+
+fn check_energies(energies: &[f32], phase: Phase, step: usize) -> Result<(), McmcError> {
+    let mut bad = energies.iter().enumerate().filter(|(_, e)| !e.is_finite());
+    if let Some((first_chain, _)) = bad.next() {
+        return Err(McmcError::NonFinite {
+            phase,
+            step,
+            chains: 1 + bad.count(),
+            total: energies.len(),
+            first_chain,
+        });
+    }
+    Ok(())
+}

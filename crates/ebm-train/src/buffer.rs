@@ -1,0 +1,167 @@
+//! The replay buffer of persistent contrastive divergence.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use ebm_core::SeededRng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::InitDistribution;
+
+/// Past negatives kept on the host, `capacity` items of shape `item_dims`.
+///
+/// A batch of starts is drawn uniformly from the buffer, each start replaced by a fresh draw
+/// from the initial distribution with probability `reinit_prob`; after sampling, the negatives
+/// overwrite the slots they came from. The buffer starts full of fresh draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayBuffer {
+    item_dims: Vec<usize>,
+    capacity: usize,
+    data: Vec<f32>,
+}
+
+impl ReplayBuffer {
+    /// A full buffer of `capacity` fresh draws from `init`.
+    pub fn new(
+        capacity: usize,
+        item_dims: &[usize],
+        init: &InitDistribution,
+        rng: &mut SeededRng,
+    ) -> Self {
+        let item: usize = item_dims.iter().product();
+        Self {
+            item_dims: item_dims.to_vec(),
+            capacity,
+            data: draw(init, capacity * item, rng),
+        }
+    }
+
+    /// Restores a buffer from its parts (for checkpoints); `None` if the sizes disagree.
+    pub fn from_parts(capacity: usize, item_dims: Vec<usize>, data: Vec<f32>) -> Option<Self> {
+        (data.len() == capacity * item_dims.iter().product::<usize>()).then_some(Self {
+            item_dims,
+            capacity,
+            data,
+        })
+    }
+
+    /// Capacity in items.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The shape of one item.
+    pub fn item_dims(&self) -> &[usize] {
+        &self.item_dims
+    }
+
+    /// The raw contents, `[capacity, item...]` row-major.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    fn item_len(&self) -> usize {
+        self.item_dims.iter().product()
+    }
+
+    /// `n` starts: slots drawn uniformly, each replaced by a fresh draw with probability
+    /// `reinit_prob`. Returns the slots and the starts `[n, item...]`.
+    pub fn sample<const D: usize>(
+        &self,
+        n: usize,
+        reinit_prob: f64,
+        init: &InitDistribution,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> (Vec<usize>, Tensor<D>) {
+        let len = self.item_len();
+        let mut out = Vec::with_capacity(n * len);
+        let mut slots = Vec::with_capacity(n);
+        for _ in 0..n {
+            let slot = ((rng.uniform_f64() * self.capacity as f64) as usize).min(self.capacity - 1);
+            slots.push(slot);
+            if rng.uniform_f64() < reinit_prob {
+                out.extend(draw(init, len, rng));
+            } else {
+                out.extend_from_slice(&self.data[slot * len..(slot + 1) * len]);
+            }
+        }
+        (
+            slots,
+            Tensor::from_data(TensorData::new(out, self.batch_dims::<D>(n)), device),
+        )
+    }
+
+    /// Writes `values` (`[slots.len(), item...]`, host order) back into `slots`.
+    pub fn store(&mut self, slots: &[usize], values: &[f32]) {
+        let len = self.item_len();
+        for (i, &slot) in slots.iter().enumerate() {
+            self.data[slot * len..(slot + 1) * len]
+                .copy_from_slice(&values[i * len..(i + 1) * len]);
+        }
+    }
+
+    /// `n` items from the buffer's first slots as a tensor (for sample grids).
+    pub fn head<const D: usize>(&self, n: usize, device: &Device) -> Tensor<D> {
+        let n = n.min(self.capacity);
+        let len = self.item_len();
+        Tensor::from_data(
+            TensorData::new(self.data[..n * len].to_vec(), self.batch_dims::<D>(n)),
+            device,
+        )
+    }
+
+    fn batch_dims<const D: usize>(&self, n: usize) -> [usize; D] {
+        let mut dims = [n; D];
+        dims[1..].copy_from_slice(&self.item_dims);
+        dims
+    }
+}
+
+/// `n` draws from the initial distribution.
+pub fn draw(init: &InitDistribution, n: usize, rng: &mut SeededRng) -> Vec<f32> {
+    match init {
+        InitDistribution::Uniform { lo, hi } => rng.uniform_vec(n, *lo, *hi),
+        InitDistribution::Normal { std } => {
+            rng.normal_vec(n).into_iter().map(|z| z * std).collect()
+        }
+    }
+}
+
+/// A tensor of fresh draws from the initial distribution.
+pub fn draw_tensor<const D: usize>(
+    init: &InitDistribution,
+    dims: [usize; D],
+    rng: &mut SeededRng,
+    device: &Device,
+) -> Tensor<D> {
+    let n = dims.iter().product();
+    Tensor::from_data(TensorData::new(draw(init, n, rng), dims), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_then_sample_without_reinit_returns_what_was_stored() {
+        let init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
+        let mut rng = SeededRng::new(0);
+        let mut buf = ReplayBuffer::new(10, &[2], &init, &mut rng);
+        let values: Vec<f32> = (0..20).map(|i| 10.0 + i as f32).collect();
+        buf.store(&(0..10).collect::<Vec<_>>(), &values);
+        let (slots, x) = buf.sample::<2>(5, 0.0, &init, &mut rng, &Device::flex());
+        let x = x.into_data().try_to_vec::<f32>().unwrap();
+        for (i, s) in slots.iter().enumerate() {
+            assert_eq!(&x[i * 2..i * 2 + 2], &values[s * 2..s * 2 + 2]);
+        }
+        // With reinit_prob = 1 every start is fresh, inside [-1, 1).
+        let (_, x) = buf.sample::<2>(50, 1.0, &init, &mut rng, &Device::flex());
+        assert!(
+            x.into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .all(|v| (-1.0..1.0).contains(v))
+        );
+        assert!(ReplayBuffer::from_parts(3, vec![2], vec![0.0; 5]).is_none());
+    }
+}

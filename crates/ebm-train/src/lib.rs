@@ -1,0 +1,28 @@
+//! # ebm-train
+//!
+//! Contrastive-divergence training of energy-based models on burn: any energy module, any
+//! `ebm-mcmc` kernel.
+//!
+//! - [`config`]: every setting in one serialisable [`TrainConfig`].
+//! - [`loss`]: the CD loss with energy regularisation.
+//! - [`sampler`]: running a configured kernel to make negatives.
+//! - [`buffer`]: the replay buffer of persistent CD.
+//! - [`trainer`]: the loop, checkpoints (atomic) and resume.
+//! - [`metrics`]: per-step metrics as JSON lines.
+//! - [`error`]: [`TrainError`].
+
+pub mod buffer;
+pub mod config;
+pub mod error;
+pub mod loss;
+pub mod metrics;
+pub mod sampler;
+pub mod trainer;
+
+pub use buffer::ReplayBuffer;
+pub use config::{InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig};
+pub use error::TrainError;
+pub use loss::contrastive_loss;
+pub use metrics::{MetricsLog, StepMetrics};
+pub use sampler::run_kernel;
+pub use trainer::Trainer;
