@@ -51,7 +51,9 @@ impl SamplerConfig {
                 grad_clip,
                 domain,
             } => {
-                let mut k = Sgld::new(StepSize::Shared(*step_size), *noise)?;
+                // Training reads only the final positions: skip the forward pass per step that
+                // would keep the energy at the new position.
+                let mut k = Sgld::new(StepSize::Shared(*step_size), *noise)?.with_energy_at_noised_point();
                 if let Some(c) = grad_clip {
                     k = k.with_grad_clip(*c)?;
                 }

@@ -103,7 +103,7 @@ pub(crate) fn cholesky(a: &[f64], d: usize) -> Result<Vec<f64>, usize> {
     let mut l = vec![0.0; d * d];
     for j in 0..d {
         let s = a[j * d + j] - (0..j).map(|k| l[j * d + k] * l[j * d + k]).sum::<f64>();
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return Err(j);
         }
         l[j * d + j] = s.sqrt();
