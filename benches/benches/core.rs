@@ -3,6 +3,8 @@
 //! `cargo bench --bench core`; with `--features wgpu` the same cases also run on wgpu.
 //! Reported as elements per second: items whose energy and input gradient were computed.
 
+#![allow(missing_docs)] // criterion's macros generate undocumented public functions
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ebm_core::burn::tensor::Device;
 use ebm_core::{BackendKind, CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng};

@@ -6,7 +6,6 @@
 //! `PSNR = 10 log10(range^2 / MSE)` and range 2 for images in `[-1, 1]`.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
@@ -14,8 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use clap::{Args, ValueEnum};
 use ebm_core::{SeededRng, device_from_word};
 use ebm_data::{LoadOptions, load_images};
-use ebm_mcmc::{Kernel, Sgld, StepSize};
-use ebm_train::SamplerConfig;
+use ebm_mcmc::{Kernel, Sgld};
 
 use crate::output::{host_images, write_grid};
 use crate::run::resolve_run;
@@ -86,7 +84,12 @@ pub struct InpaintArgs {
 
 /// `10 log10(4 / MSE)` over all pixels, for images in `[-1, 1]`.
 pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
-    let mse = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum::<f64>() / a.len().max(1) as f64;
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((x - y) as f64).powi(2))
+        .sum::<f64>()
+        / a.len().max(1) as f64;
     10.0 * (4.0 / mse.max(1e-12)).log10()
 }
 
@@ -130,39 +133,48 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
     let dir = resolve_run(&args.run);
     let (spec, trainer) = dir.load_trainer(&device)?;
     let path = args.data.clone().unwrap_or_else(|| spec.data.clone());
-    let data = load_images(&path, &LoadOptions::grey()).with_context(|| format!("reading {}", path.display()))?;
+    let data = load_images(&path, &LoadOptions::grey())
+        .with_context(|| format!("reading {}", path.display()))?;
     let n = args.n.min(data.len());
     let sel = data.select(&(0..n).collect::<Vec<_>>())?;
-    let SamplerConfig::Sgld { step_size, noise, grad_clip, domain } = spec.train.sampler.clone() else {
-        bail!("run {} was not trained with clipped SGLD; restoration uses that sampler", dir.root.display());
+    let Some(kernel) = spec.train.sampler.sgld_kernel() else {
+        bail!(
+            "run {} was not trained with clipped SGLD; restoration uses that sampler",
+            dir.root.display()
+        );
     };
-    let mut kernel = Sgld::new(StepSize::Shared(step_size), noise)?.with_energy_at_noised_point();
-    if let Some(c) = grad_clip {
-        kernel = kernel.with_grad_clip(c)?;
-    }
-    if let Some((lo, hi)) = domain {
-        kernel = kernel.with_domain(lo, hi)?;
-    }
+    let kernel = kernel?;
     Ok(Prepared {
         dims: [n, sel.channels, sel.height, sel.width],
         clean: sel.images,
         device,
         model: trainer.model().valid(),
         kernel,
-        out: args.out.clone().unwrap_or_else(|| dir.root.join("restore")).join(sub),
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| dir.root.join("restore"))
+            .join(sub),
     })
 }
 
 /// Langevin descent from `start`; when `observed` is given as (mask, values), observed pixels are
 /// reset after every step.
-fn descend(p: &Prepared, start: Vec<f32>, observed: Option<(&[f32], &[f32])>, steps: usize, rng: &mut SeededRng) -> Vec<f32> {
+fn descend(
+    p: &Prepared,
+    start: Vec<f32>,
+    observed: Option<(&[f32], &[f32])>,
+    steps: usize,
+    rng: &mut SeededRng,
+) -> Vec<f32> {
     let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, p.dims), &p.device);
     let fixed = observed.map(|(m, v)| (t(m.to_vec()), t(v.to_vec())));
     let mut state = p.kernel.init(&p.model, t(start));
     for _ in 0..steps {
         state = p.kernel.step(&p.model, state, rng).0;
         if let Some((m, v)) = &fixed {
-            state.position = state.position.clone() * (m.clone().neg() + 1.0) + v.clone() * m.clone();
+            state.position =
+                state.position.clone() * (m.clone().neg() + 1.0) + v.clone() * m.clone();
         }
     }
     host_images(state.position).0
@@ -179,8 +191,13 @@ fn report(p: &Prepared, what: &str, corrupted: &[f32], restored: &[f32]) -> Resu
     }
     let path = p.out.join("before-after.png");
     write_grid(&path, &grid, [3 * shown, c, h, w], shown, 2)?;
-    println!("{what} of {n} images: PSNR corrupted vs clean {before:.2} dB, restored vs clean {after:.2} dB");
-    println!("grid (rows: clean, corrupted, restored): {}", path.display());
+    println!(
+        "{what} of {n} images: PSNR corrupted vs clean {before:.2} dB, restored vs clean {after:.2} dB"
+    );
+    println!(
+        "grid (rows: clean, corrupted, restored): {}",
+        path.display()
+    );
     Ok(())
 }
 
@@ -192,9 +209,19 @@ pub fn run_denoise(args: DenoiseArgs) -> Result<()> {
     let p = prepare(&args.common, "denoise")?;
     let mut rng = SeededRng::new(args.common.seed);
     let z = rng.normal_vec(p.clean.len());
-    let noisy: Vec<f32> = p.clean.iter().zip(z).map(|(x, z)| (x + args.sigma * z).clamp(-1.0, 1.0)).collect();
+    let noisy: Vec<f32> = p
+        .clean
+        .iter()
+        .zip(z)
+        .map(|(x, z)| (x + args.sigma * z).clamp(-1.0, 1.0))
+        .collect();
     let restored = descend(&p, noisy.clone(), None, args.common.steps, &mut rng);
-    report(&p, &format!("denoising (sigma {})", args.sigma), &noisy, &restored)
+    report(
+        &p,
+        &format!("denoising (sigma {})", args.sigma),
+        &noisy,
+        &restored,
+    )
 }
 
 /// Runs `ebm inpaint`.
@@ -206,16 +233,25 @@ pub fn run_inpaint(args: InpaintArgs) -> Result<()> {
     let mut rng = SeededRng::new(args.common.seed);
     let m = mask(args.mask, args.missing, p.dims, &mut rng);
     let fill = rng.uniform_vec(p.clean.len(), -1.0, 1.0);
-    let corrupted: Vec<f32> = m.iter().zip(&p.clean).zip(&fill).map(|((m, x), f)| if *m > 0.5 { *x } else { *f }).collect();
-    let restored = descend(&p, corrupted.clone(), Some((&m, &p.clean)), args.common.steps, &mut rng);
-    report(&p, &format!("inpainting ({:?} missing)", args.mask), &corrupted, &restored)
-}
-
-impl FromStr for MaskKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        <Self as ValueEnum>::from_str(s, true)
-    }
+    let corrupted: Vec<f32> = m
+        .iter()
+        .zip(&p.clean)
+        .zip(&fill)
+        .map(|((m, x), f)| if *m > 0.5 { *x } else { *f })
+        .collect();
+    let restored = descend(
+        &p,
+        corrupted.clone(),
+        Some((&m, &p.clean)),
+        args.common.steps,
+        &mut rng,
+    );
+    report(
+        &p,
+        &format!("inpainting ({:?} missing)", args.mask),
+        &corrupted,
+        &restored,
+    )
 }
 
 #[cfg(test)]

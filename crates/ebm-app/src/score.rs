@@ -41,13 +41,24 @@ pub struct ScoreArgs {
 }
 
 /// Energies of every image, batch by batch.
-pub fn energies(model: &CnnEnergy, images: &[f32], dims: [usize; 4], device: &Device) -> Result<Vec<f64>> {
+pub fn energies(
+    model: &CnnEnergy,
+    images: &[f32],
+    dims: [usize; 4],
+    device: &Device,
+) -> Result<Vec<f64>> {
     let [n, c, h, w] = dims;
     let item = c * h * w;
     let mut out = Vec::with_capacity(n);
     for start in (0..n).step_by(256) {
         let m = (n - start).min(256);
-        let x = Tensor::<4>::from_data(TensorData::new(images[start * item..(start + m) * item].to_vec(), [m, c, h, w]), device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(
+                images[start * item..(start + m) * item].to_vec(),
+                [m, c, h, w],
+            ),
+            device,
+        );
         let e = model.try_energy(x)?;
         out.extend(e.into_data().try_to_vec_as::<f64>().unwrap_or_default());
     }
@@ -57,7 +68,11 @@ pub fn energies(model: &CnnEnergy, images: &[f32], dims: [usize; 4], device: &De
 /// Area under the ROC curve of "outlier if energy is high": `P(E_out > E_in) + P(E_out = E_in) / 2`
 /// over all pairs (the Mann-Whitney statistic), computed from ranks.
 pub fn auroc(inliers: &[f64], outliers: &[f64]) -> f64 {
-    let mut all: Vec<(f64, bool)> = inliers.iter().map(|&e| (e, false)).chain(outliers.iter().map(|&e| (e, true))).collect();
+    let mut all: Vec<(f64, bool)> = inliers
+        .iter()
+        .map(|&e| (e, false))
+        .chain(outliers.iter().map(|&e| (e, true)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Average ranks over ties.
     let mut rank_sum_out = 0.0;
@@ -75,14 +90,28 @@ pub fn auroc(inliers: &[f64], outliers: &[f64]) -> f64 {
     (rank_sum_out - n_out * (n_out + 1.0) / 2.0) / (n_in * n_out)
 }
 
-fn outlier_set(kind: &str, data: &ImageSet, rng: &mut SeededRng, limit: usize) -> Result<(String, Vec<f32>, usize)> {
+fn outlier_set(
+    kind: &str,
+    data: &ImageSet,
+    rng: &mut SeededRng,
+    limit: usize,
+) -> Result<(String, Vec<f32>, usize)> {
     let n = data.len();
     let (c, h, w) = (data.channels, data.height, data.width);
     Ok(match kind {
-        "noise" => ("uniform noise".into(), rng.uniform_vec(n * c * h * w, -1.0, 1.0), n),
+        "noise" => (
+            "uniform noise".into(),
+            rng.uniform_vec(n * c * h * w, -1.0, 1.0),
+            n,
+        ),
         "gauss" => {
             let z = rng.normal_vec(data.images.len());
-            let v = data.images.iter().zip(z).map(|(x, z)| (x + 0.3 * z).clamp(-1.0, 1.0)).collect();
+            let v = data
+                .images
+                .iter()
+                .zip(z)
+                .map(|(x, z)| (x + 0.3 * z).clamp(-1.0, 1.0))
+                .collect();
             ("inputs + N(0, 0.3^2)".into(), v, n)
         }
         "flip" => {
@@ -96,9 +125,15 @@ fn outlier_set(kind: &str, data: &ImageSet, rng: &mut SeededRng, limit: usize) -
             ("inputs upside down".into(), v, n)
         }
         path => {
-            let other = load_images(path, &LoadOptions::grey()).with_context(|| format!("reading outlier set {path}"))?;
+            let other = load_images(path, &LoadOptions::grey())
+                .with_context(|| format!("reading outlier set {path}"))?;
             if (other.channels, other.height, other.width) != (c, h, w) {
-                bail!("outlier set {path} has images {}x{}x{}, the model takes {c}x{h}x{w}", other.channels, other.height, other.width);
+                bail!(
+                    "outlier set {path} has images {}x{}x{}, the model takes {c}x{h}x{w}",
+                    other.channels,
+                    other.height,
+                    other.width
+                );
             }
             let m = other.len().min(limit);
             (path.to_string(), other.images[..m * c * h * w].to_vec(), m)
@@ -113,7 +148,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let (spec, trainer) = dir.load_trainer(&device)?;
     let model = trainer.model().valid();
     let path = args.data.clone().unwrap_or_else(|| spec.data.clone());
-    let mut data = load_images(&path, &LoadOptions::grey()).with_context(|| format!("reading {}", path.display()))?;
+    let mut data = load_images(&path, &LoadOptions::grey())
+        .with_context(|| format!("reading {}", path.display()))?;
     if args.limit < data.len() {
         data = data.select(&(0..args.limit).collect::<Vec<_>>())?;
     }
@@ -126,18 +162,33 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     }
     let mut rng = SeededRng::new(args.seed);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    println!("{:<28} {:>8} {:>12} {:>8}", "set", "n", "mean energy", "AUROC");
-    println!("{:<28} {:>8} {:>12.4} {:>8}", path.display().to_string(), inliers.len(), mean(&inliers), "-");
+    println!(
+        "{:<28} {:>8} {:>12} {:>8}",
+        "set", "n", "mean energy", "AUROC"
+    );
+    println!(
+        "{:<28} {:>8} {:>12.4} {:>8}",
+        path.display().to_string(),
+        inliers.len(),
+        mean(&inliers),
+        "-"
+    );
     for kind in &args.outliers {
         let (name, images, n) = outlier_set(kind.trim(), &data, &mut rng, args.limit)?;
         let e = energies(&model, &images, [n, dims[1], dims[2], dims[3]], &device)?;
         for (i, v) in e.iter().enumerate() {
             writeln!(csv, "{},{i},,{v}", kind.trim().replace(',', "_"))?;
         }
-        println!("{name:<28} {n:>8} {:>12.4} {:>8.4}", mean(&e), auroc(&inliers, &e));
+        println!(
+            "{name:<28} {n:>8} {:>12.4} {:>8.4}",
+            mean(&e),
+            auroc(&inliers, &e)
+        );
     }
     let out = args.out.unwrap_or_else(|| dir.root.join("scores.csv"));
-    write_atomic(&out, |tmp| std::fs::write(tmp, &csv).with_context(|| format!("writing {}", tmp.display())))?;
+    write_atomic(&out, |tmp| {
+        std::fs::write(tmp, &csv).with_context(|| format!("writing {}", tmp.display()))
+    })?;
     println!("energies: {}", out.display());
     Ok(())
 }

@@ -106,23 +106,57 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
         "3 frames of 28 px with 2 px borders, drawn 3x"
     );
 
-    let (ok, text) = ebm(&dir, &["score", "--run", "runs/tiny", "--limit", "16", "--outliers", "noise,flip"]);
+    let (ok, text) = ebm(
+        &dir,
+        &[
+            "score",
+            "--run",
+            "runs/tiny",
+            "--limit",
+            "16",
+            "--outliers",
+            "noise,flip",
+        ],
+    );
     assert!(ok, "{text}");
-    assert!(text.contains("AUROC") && text.contains("uniform noise") && text.contains("upside down"), "{text}");
+    assert!(
+        text.contains("AUROC") && text.contains("uniform noise") && text.contains("upside down"),
+        "{text}"
+    );
     let csv = std::fs::read_to_string(run.join("scores.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 16 * 3, "header + 16 data + 16 noise + 16 flipped");
-    let (ok, text) = ebm(&dir, &["score", "--run", "runs/tiny", "--outliers", "/no/such/set"]);
+    assert_eq!(
+        csv.lines().count(),
+        1 + 16 * 3,
+        "header + 16 data + 16 noise + 16 flipped"
+    );
+    let (ok, text) = ebm(
+        &dir,
+        &["score", "--run", "runs/tiny", "--outliers", "/no/such/set"],
+    );
     assert!(!ok && text.contains("/no/such/set"), "{text}");
 
-    for (cmd, extra) in [("denoise", vec!["--sigma", "0.3"]), ("inpaint", vec!["--mask", "random", "--missing", "0.4"])] {
+    for (cmd, extra) in [
+        ("denoise", vec!["--sigma", "0.3"]),
+        ("inpaint", vec!["--mask", "random", "--missing", "0.4"]),
+    ] {
         let mut a = vec![cmd, "--run", "runs/tiny", "--n", "4", "--steps", "3"];
         a.extend(extra);
         let (ok, text) = ebm(&dir, &a);
         assert!(ok, "{text}");
-        assert!(text.contains("PSNR corrupted vs clean") && text.contains("restored vs clean"), "{text}");
-        assert!(run.join(format!("restore/{cmd}/before-after.png")).is_file(), "{text}");
+        assert!(
+            text.contains("PSNR corrupted vs clean") && text.contains("restored vs clean"),
+            "{text}"
+        );
+        assert!(
+            run.join(format!("restore/{cmd}/before-after.png"))
+                .is_file(),
+            "{text}"
+        );
     }
-    let (ok, text) = ebm(&dir, &["inpaint", "--run", "runs/tiny", "--mask", "diagonal"]);
+    let (ok, text) = ebm(
+        &dir,
+        &["inpaint", "--run", "runs/tiny", "--mask", "diagonal"],
+    );
     assert!(!ok && text.contains("diagonal"), "{text}");
 
     let (ok, text) = ebm(&dir, &["sample", "--run", "runs/absent"]);

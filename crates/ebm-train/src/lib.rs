@@ -9,11 +9,13 @@
 //! - [`buffer`]: the replay buffer of persistent CD.
 //! - [`trainer`]: the loop, checkpoints (atomic) and resume.
 //! - [`metrics`]: per-step metrics as JSON lines.
+//! - [`eval`]: exact held-out NLL in 2-D by quadrature, a Gaussian KDE baseline, MMD².
 //! - [`error`]: [`TrainError`].
 
 pub mod buffer;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod loss;
 pub mod metrics;
 pub mod sampler;
@@ -22,6 +24,7 @@ pub mod trainer;
 pub use buffer::ReplayBuffer;
 pub use config::{InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig};
 pub use error::TrainError;
+pub use eval::{EvalError, ExactNll, Kde, KdeFit, MeanSe, Mmd, exact_nll, mmd, mmd2_unbiased};
 pub use loss::contrastive_loss;
 pub use metrics::{MetricsLog, StepMetrics};
 pub use sampler::run_kernel;

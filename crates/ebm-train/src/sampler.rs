@@ -36,6 +36,33 @@ impl SamplerConfig {
         )
     }
 
+    /// The clipped-SGLD kernel of an `Sgld` config (`None` for other samplers). Its state keeps
+    /// the energy at the noised point, which saves a forward pass per step: callers read only
+    /// positions.
+    pub fn sgld_kernel(&self) -> Option<Result<Sgld, TrainError>> {
+        let Self::Sgld {
+            step_size,
+            noise,
+            grad_clip,
+            domain,
+        } = self
+        else {
+            return None;
+        };
+        let build = || -> Result<Sgld, TrainError> {
+            let mut k =
+                Sgld::new(StepSize::Shared(*step_size), *noise)?.with_energy_at_noised_point();
+            if let Some(c) = grad_clip {
+                k = k.with_grad_clip(*c)?;
+            }
+            if let Some((lo, hi)) = domain {
+                k = k.with_domain(*lo, *hi)?;
+            }
+            Ok(k)
+        };
+        Some(build())
+    }
+
     /// Builds the kernel and runs it for `steps` steps from `start` (see [`run_kernel`]).
     pub fn run<const D: usize, E: Energy<D> + ?Sized>(
         &self,
@@ -45,21 +72,8 @@ impl SamplerConfig {
         rng: &mut SeededRng,
     ) -> Result<(Tensor<D>, Tensor<1>), TrainError> {
         Ok(match self {
-            Self::Sgld {
-                step_size,
-                noise,
-                grad_clip,
-                domain,
-            } => {
-                // Training reads only the final positions: skip the forward pass per step that
-                // would keep the energy at the new position.
-                let mut k = Sgld::new(StepSize::Shared(*step_size), *noise)?.with_energy_at_noised_point();
-                if let Some(c) = grad_clip {
-                    k = k.with_grad_clip(*c)?;
-                }
-                if let Some((lo, hi)) = domain {
-                    k = k.with_domain(*lo, *hi)?;
-                }
+            Self::Sgld { .. } => {
+                let k = self.sgld_kernel().expect("an Sgld config")?;
                 run_kernel(&k, energy, start, steps, rng)
             }
             Self::Ula { eps } => run_kernel(
