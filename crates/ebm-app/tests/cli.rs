@@ -1,21 +1,10 @@
 //! End to end through the binary: a tiny training run, resume, then sampling from its checkpoint.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn ebm(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+use std::path::Path;
+
+use common::ebm;
 
 #[test]
 fn train_resume_sample_score_and_restore_write_what_they_say() {

@@ -1,20 +1,12 @@
 //! `ebm sample-target` end to end through the binary: small runs write a readable `.npy` of shape
 //! `[chains, draws, dims]` and print the report; bad specs fail with a message naming the problem.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn ebm(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    common::ebm(Path::new("."), args)
 }
 
 fn scratch(name: &str) -> PathBuf {

@@ -1,29 +1,18 @@
 //! `ebm toy` end to end through the binary, and the KDE baseline against the exact density of
 //! 8gaussians.
 
+mod common;
+
 use std::f64::consts::PI;
 use std::path::Path;
-use std::process::Command;
+
+use common::ebm;
 
 use ebm_data::ToyDataset;
 use ebm_data::eight_gaussians_log_density;
 use ebm_data::toy::{EIGHT_GAUSSIANS_ENTROPY, EIGHT_GAUSSIANS_STD};
 use ebm_train::eval::log_spaced;
 use ebm_train::{Kde, MeanSe};
-
-fn ebm(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 fn points(set: ToyDataset, n: usize, seed: u64) -> Vec<[f64; 2]> {
     set.sample(n, seed)
