@@ -400,7 +400,8 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
-fn median(x: &[f64]) -> f64 {
+/// The median of `x` (the mean of the two middle values for an even count).
+pub fn median(x: &[f64]) -> f64 {
     let mut v = x.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();

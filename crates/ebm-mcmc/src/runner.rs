@@ -294,16 +294,7 @@ where
         let report = &mut output.report;
         report.max_rhat = nan_aware(&rhat, |v| v.iter().copied().fold(f64::MIN, f64::max));
         report.min_ess_bulk = nan_aware(&ess, |v| v.iter().copied().fold(f64::MAX, f64::min));
-        report.median_ess_bulk = nan_aware(&ess, |v| {
-            let mut v = v.to_vec();
-            v.sort_by(f64::total_cmp);
-            let n = v.len();
-            if n % 2 == 1 {
-                v[n / 2]
-            } else {
-                (v[n / 2 - 1] + v[n / 2]) / 2.0
-            }
-        });
+        report.median_ess_bulk = nan_aware(&ess, crate::diagnostics::median);
         report.rhat = rhat;
         report.ess_bulk = ess;
     }
