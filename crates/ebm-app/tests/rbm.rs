@@ -1,0 +1,101 @@
+//! `ebm rbm train` then `ebm logz` end to end through the binary, on a tiny run: the run
+//! directory's files, and the log-likelihood printed and written as JSON (exact log Z with 12
+//! hidden units, and AIS beside it).
+
+mod common;
+
+use std::path::Path;
+
+use common::ebm;
+
+#[test]
+fn rbm_train_writes_a_run_and_logz_reports_the_held_out_log_likelihood() {
+    let dir = std::env::temp_dir().join(format!("ebm-app-rbm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
+    let (ok, out) = ebm(
+        &dir,
+        &[
+            "rbm",
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--hidden",
+            "12",
+            "--limit",
+            "500",
+            "--batch-size",
+            "50",
+            "--epochs",
+            "2",
+            "--max-steps",
+            "10",
+            "--lr",
+            "0.01",
+            "--name",
+            "tiny",
+            "--seed",
+            "3",
+        ],
+    );
+    assert!(ok, "{out}");
+    let run = dir.join("runs/tiny");
+    for f in [
+        "run.json",
+        "metrics.jsonl",
+        "checkpoint/model.bpk",
+        "checkpoint/optimizer.bpk",
+        "checkpoint/state.json",
+        "filters.png",
+        "samples.png",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing; output:\n{out}");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 10);
+    let filters = image::open(run.join("filters.png")).unwrap();
+    // 12 filters of 28x28 in 10 columns, 2-pixel borders, drawn 2x.
+    assert_eq!(filters.width(), (10 * 30 + 2) * 2);
+
+    let (ok, out) = ebm(
+        &dir,
+        &[
+            "logz",
+            "--run",
+            "runs/tiny",
+            "--ais",
+            "--chains",
+            "50",
+            "--temperatures",
+            "1000",
+            "--reverse",
+            "--reverse-sweeps",
+            "200",
+        ],
+    );
+    assert!(ok, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("held-out log-likelihood:"))
+        .unwrap_or_else(|| panic!("no log-likelihood line in:\n{out}"));
+    let ll: f64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(ll.is_finite() && ll < 0.0, "{line}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("logz.json")).unwrap()).unwrap();
+    assert_eq!(report["hidden"], 12);
+    assert_eq!(report["held_out_images"], 100);
+    assert!((report["held_out_log_likelihood"].as_f64().unwrap() - ll).abs() < 0.01);
+    let exact = report["exact_log_z"].as_f64().unwrap();
+    let (a, se) = (
+        report["ais_log_z"].as_f64().unwrap(),
+        report["ais_se"].as_f64().unwrap(),
+    );
+    assert!(
+        (a - exact).abs() < 3.0 * se,
+        "AIS {a} ± {se} vs exact {exact}"
+    );
+    assert!(report["reverse_ais_log_z"].as_f64().unwrap().is_finite());
+    assert!(out.contains("sandwich:"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
