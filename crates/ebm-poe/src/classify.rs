@@ -1,0 +1,113 @@
+//! Classification by energy: `y(x) = argmin_y E(x, y) = argmax_y f_y(x)`, and its accuracy.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::conditional::ConditionalNet;
+use crate::error::PoeError;
+
+/// Images in batches of this many.
+const BATCH: usize = 256;
+
+/// The logits `f(x)` of host images `[n, c, h, w]` (`images.len() = n * c * h * w`), batch by
+/// batch, as host rows of `K` values.
+pub fn logits(
+    net: &ConditionalNet,
+    images: &[f32],
+    dims: [usize; 4],
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, PoeError> {
+    let [n, c, h, w] = dims;
+    let item = c * h * w;
+    if images.len() != n * item {
+        return Err(PoeError::Batch(format!(
+            "{} values for {n} images of {c}x{h}x{w}",
+            images.len()
+        )));
+    }
+    if [c, h, w] != [net.channels, net.image_size, net.image_size] {
+        return Err(PoeError::Batch(format!(
+            "images are {c}x{h}x{w}, the network takes {}x{s}x{s}",
+            net.channels,
+            s = net.image_size
+        )));
+    }
+    let k = net.classes;
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(BATCH) {
+        let m = (n - start).min(BATCH);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(
+                images[start * item..(start + m) * item].to_vec(),
+                [m, c, h, w],
+            ),
+            device,
+        );
+        let v = net
+            .logits(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| PoeError::Batch(format!("reading logits back: {e:?}")))?;
+        out.extend(v.chunks(k).map(<[f32]>::to_vec));
+    }
+    Ok(out)
+}
+
+/// `argmin_y E(x, y)` for every image: the class of lowest energy (highest logit).
+pub fn classify(
+    net: &ConditionalNet,
+    images: &[f32],
+    dims: [usize; 4],
+    device: &Device,
+) -> Result<Vec<usize>, PoeError> {
+    Ok(logits(net, images, dims, device)?
+        .iter()
+        .map(|row| argmax(row))
+        .collect())
+}
+
+/// The index of the largest value (the first on ties; NaN never wins).
+pub fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in row.iter().enumerate() {
+        if *v > row[best] || row[best].is_nan() {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The fraction of `predicted` equal to `truth` (0 for no items).
+pub fn accuracy(predicted: &[usize], truth: &[usize]) -> f64 {
+    if truth.is_empty() {
+        return 0.0;
+    }
+    predicted.iter().zip(truth).filter(|(p, t)| p == t).count() as f64 / truth.len() as f64
+}
+
+/// The `K x K` confusion counts: `m[t][p]` items of true class `t` predicted as `p`.
+pub fn confusion(predicted: &[usize], truth: &[usize], k: usize) -> Vec<Vec<usize>> {
+    let mut m = vec![vec![0; k]; k];
+    for (&p, &t) in predicted.iter().zip(truth) {
+        if p < k && t < k {
+            m[t][p] += 1;
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_accuracy_confusion() {
+        assert_eq!(argmax(&[0.1, 3.0, -1.0, 3.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, 1.0]), 1);
+        assert_eq!(accuracy(&[0, 1, 2, 2], &[0, 1, 1, 2]), 0.75);
+        assert_eq!(accuracy(&[], &[]), 0.0);
+        assert_eq!(
+            confusion(&[0, 1, 1], &[0, 0, 1], 2),
+            vec![vec![1, 1], vec![0, 1]]
+        );
+    }
+}
