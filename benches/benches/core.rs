@@ -7,7 +7,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ebm_core::burn::tensor::Device;
-use ebm_core::{BackendKind, CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng};
+use ebm_core::burn::module::Module;
+use ebm_core::{
+    BackendKind, CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng, autodiff_energy_and_grad,
+};
 
 fn devices() -> Vec<(&'static str, Device)> {
     let mut out = vec![("flex", Device::flex())];
@@ -27,6 +30,15 @@ fn input_gradients(c: &mut Criterion) {
             b.iter(|| {
                 let (e, g) = cnn.energy_and_grad(x.clone());
                 // Wait for the device: read one value back.
+                (e.into_data(), g.sum().into_scalar::<f32>())
+            })
+        });
+        // burn's autodiff path, which `energy_and_grad` takes on GPUs (and took on flex before
+        // the hand-derived host path): the before/after pair of BENCHMARKS.md.
+        let frozen = cnn.valid();
+        group.bench_function(format!("cnn_grad_b128_{backend}_autodiff"), |b| {
+            b.iter(|| {
+                let (e, g) = autodiff_energy_and_grad(&frozen, x.clone());
                 (e.into_data(), g.sum().into_scalar::<f32>())
             })
         });

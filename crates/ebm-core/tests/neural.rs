@@ -17,14 +17,13 @@ fn assert_batch_independent<const D: usize, E: Energy<D>>(energy: &E, x: Tensor<
     let n = x.dims()[0];
     let batch = host(energy.try_energy(x.clone()).unwrap());
     assert_eq!(batch.len(), n);
-    for i in 0..n {
+    for (i, &together) in batch.iter().enumerate() {
         let mut ranges = x.dims().map(|d| 0..d);
         ranges[0] = i..i + 1;
         let single = host(energy.energy(x.clone().slice(ranges)))[0];
         assert!(
-            (single - batch[i]).abs() < 1e-5 * (1.0 + single.abs()),
-            "item {i}: {single} vs {}",
-            batch[i]
+            (single - together).abs() < 1e-5 * (1.0 + single.abs()),
+            "item {i}: {single} vs {together}"
         );
     }
 }

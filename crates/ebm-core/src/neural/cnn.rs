@@ -10,6 +10,7 @@ use burn::tensor::{Device, Tensor};
 use crate::energy::{Energy, autodiff_energy_and_grad};
 use crate::error::EnergyError;
 use crate::module_energy::check_event_dims;
+use crate::neural::cnn_host::HostCnn;
 use crate::neural::init::{linear, uniform_fan_in};
 use crate::rng::SeededRng;
 
@@ -51,7 +52,7 @@ pub struct CnnEnergy {
 }
 
 /// Kernel, stride and padding of the four convolutions.
-const LAYERS: [(usize, usize, usize); 4] = [(5, 2, 4), (3, 2, 1), (3, 2, 1), (3, 2, 1)];
+pub(crate) const LAYERS: [(usize, usize, usize); 4] = [(5, 2, 4), (3, 2, 1), (3, 2, 1), (3, 2, 1)];
 
 impl CnnEnergyConfig {
     /// The filter counts of the four convolutions.
@@ -132,7 +133,13 @@ impl Energy<4> for CnnEnergy {
         check_event_dims(&self.name(), Some(&[c, s, s]), &dims)
     }
 
+    /// On the `flex` (CPU) device, the hand-derived path of [`HostCnn`]; elsewhere one autodiff
+    /// backward pass with the parameters frozen.
     fn energy_and_grad(&self, x: Tensor<4>) -> (Tensor<1>, Tensor<4>) {
-        autodiff_energy_and_grad(&self.valid(), x)
+        if x.device() == Device::flex() {
+            HostCnn::from_model(self).energy_and_grad(x)
+        } else {
+            autodiff_energy_and_grad(&self.valid(), x)
+        }
     }
 }

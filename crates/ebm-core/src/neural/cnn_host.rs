@@ -1,0 +1,541 @@
+//! The CNN energy and its input gradient, derived by hand on contiguous host buffers (CPU).
+//!
+//! Sampling an image EBM costs one input gradient `dE/dx` per Langevin step, so this is the inner
+//! loop of training. burn's autodiff path records a tape, and its CPU convolution works image by
+//! image; here the whole network runs on plain `f32` buffers in NHWC layout, every convolution as
+//! one im2col and one matrix product per chunk of images, chunks spread over the rayon threads.
+//!
+//! For a convolution `z = W * a + b` followed by Swish `a' = z sigma(z)`, the backward pass is
+//!
+//! ```text
+//! dz     = da' (.) sigma(z) (1 + z (1 - sigma(z)))        Swish'
+//! dcols  = dz W^T                                         [positions, k*k*C_in]
+//! da     = col2im(dcols)                                  scatter-add of the patches
+//! ```
+//!
+//! and for the two linear layers `e = w_o . swish(W_h f + b_h) + b_o` it is
+//! `df = W_h^T (w_o (.) swish'(z_h))`. Only input gradients are formed: the parameters are
+//! constants here (sampling freezes them), so no weight gradient is ever computed.
+//!
+//! [`CnnEnergy`]'s `energy_and_grad` takes this path on the `flex` device; tests check it against
+//! autodiff on random weights and inputs.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::neural::cnn::{CnnEnergy, LAYERS};
+
+/// Images per chunk: one chunk is one im2col and one GEMM per layer on one thread.
+const CHUNK: usize = 16;
+
+/// One convolution in GEMM layout.
+#[derive(Debug, Clone)]
+struct HostConv {
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    c_in: usize,
+    c_out: usize,
+    /// Input side (square feature maps).
+    side_in: usize,
+    /// Output side.
+    side_out: usize,
+    /// `[k * k * c_in, c_out]`, row `(kh * k + kw) * c_in + c`.
+    weight: Vec<f32>,
+    /// `[c_out]`.
+    bias: Vec<f32>,
+}
+
+impl HostConv {
+    /// Columns of the im2col matrix: one patch, `k * k * c_in` values.
+    fn patch(&self) -> usize {
+        self.kernel * self.kernel * self.c_in
+    }
+
+    /// Output positions per image.
+    fn positions(&self) -> usize {
+        self.side_out * self.side_out
+    }
+
+    /// Every output position `(image, oh, ow)` of `n` images, in row order of the im2col matrix.
+    fn outputs(&self, n: usize) -> impl Iterator<Item = (usize, usize, usize)> + use<> {
+        let side = self.side_out;
+        (0..n).flat_map(move |b| (0..side).flat_map(move |oh| (0..side).map(move |ow| (b, oh, ow))))
+    }
+
+    /// For output column `ow`, the kernel columns `kw` whose input column `ow * stride + kw - pad`
+    /// lies inside the image, as a range.
+    fn valid_kw(&self, ow: usize) -> std::ops::Range<usize> {
+        let start = ow * self.stride;
+        let lo = self.pad.saturating_sub(start);
+        let hi = (self.side_in + self.pad).saturating_sub(start).min(self.kernel);
+        lo..hi.max(lo)
+    }
+
+    /// im2col of `n` NHWC images `a` into `cols` `[n * positions, patch]`, zero outside.
+    ///
+    /// In NHWC the pixels `(ih, iw..iw + m)` of all channels are one contiguous run, so each row of
+    /// the kernel is one copy.
+    fn im2col(&self, a: &[f32], n: usize, cols: &mut [f32]) {
+        let (c, k, side) = (self.c_in, self.kernel, self.side_in);
+        let (patch, image_len) = (self.patch(), side * side * c);
+        let mut rows = cols.chunks_exact_mut(patch);
+        for (b, oh, ow) in self.outputs(n) {
+            let dst = rows.next().expect("cols holds n * positions rows");
+            let image = &a[b * image_len..(b + 1) * image_len];
+            let kw = self.valid_kw(ow);
+            for (kh, dst) in dst.chunks_exact_mut(k * c).enumerate() {
+                match (oh * self.stride + kh).checked_sub(self.pad) {
+                    Some(ih) if ih < side && !kw.is_empty() => {
+                        let iw = ow * self.stride + kw.start - self.pad;
+                        let from = (ih * side + iw) * c;
+                        dst[..kw.start * c].fill(0.0);
+                        dst[kw.start * c..kw.end * c]
+                            .copy_from_slice(&image[from..from + kw.len() * c]);
+                        dst[kw.end * c..].fill(0.0);
+                    }
+                    _ => dst.fill(0.0),
+                }
+            }
+        }
+    }
+
+    /// The adjoint of [`Self::im2col`]: adds every patch of `dcols` back onto `da` (zeroed first).
+    fn col2im(&self, dcols: &[f32], n: usize, da: &mut [f32]) {
+        da.fill(0.0);
+        let (c, k, side) = (self.c_in, self.kernel, self.side_in);
+        let (patch, image_len) = (self.patch(), side * side * c);
+        let mut rows = dcols.chunks_exact(patch);
+        for (b, oh, ow) in self.outputs(n) {
+            let src = rows.next().expect("dcols holds n * positions rows");
+            let image = &mut da[b * image_len..(b + 1) * image_len];
+            let kw = self.valid_kw(ow);
+            if kw.is_empty() {
+                continue;
+            }
+            for (kh, src) in src.chunks_exact(k * c).enumerate() {
+                if let Some(ih) = (oh * self.stride + kh).checked_sub(self.pad)
+                    && ih < side
+                {
+                    let iw = ow * self.stride + kw.start - self.pad;
+                    let from = (ih * side + iw) * c;
+                    let dst = &mut image[from..from + kw.len() * c];
+                    for (d, s) in dst.iter_mut().zip(&src[kw.start * c..kw.end * c]) {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A snapshot of a [`CnnEnergy`]'s parameters in host memory, laid out for GEMM.
+///
+/// Build it once per set of parameters ([`HostCnn::from_model`]) and evaluate any number of
+/// batches; it holds no reference to the model or its device.
+#[derive(Debug, Clone)]
+pub struct HostCnn {
+    channels: usize,
+    image_size: usize,
+    convs: Vec<HostConv>,
+    /// `[features, hidden]`, rows in NHWC order of the last feature map.
+    hidden_w: Vec<f32>,
+    hidden_b: Vec<f32>,
+    /// `[hidden]`.
+    out_w: Vec<f32>,
+    out_b: f32,
+}
+
+/// Reads a tensor's values to the host as `f32`.
+fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.try_to_vec_as::<f32>()
+        .expect("a float tensor converts to f32")
+}
+
+/// Swish in place, `z <- z sigma(z)`, writing its derivative `sigma(z) (1 + z (1 - sigma(z)))`
+/// to `deriv` for the backward pass. Uses AVX2 and FMA where the CPU has them.
+fn swish(z: &mut [f32], deriv: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has the features `swish_avx2` is compiled for.
+        #[allow(unsafe_code)]
+        return unsafe { swish_avx2(z, deriv) };
+    }
+    swish_portable(z, deriv)
+}
+
+/// [`swish_portable`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn swish_avx2(z: &mut [f32], deriv: &mut [f32]) {
+    swish_portable(z, deriv)
+}
+
+#[inline(always)]
+fn swish_portable(z: &mut [f32], deriv: &mut [f32]) {
+    for (z, d) in z.iter_mut().zip(deriv.iter_mut()) {
+        let s = 1.0 / (1.0 + exp(-*z));
+        *d = s * (1.0 + *z * (1.0 - s));
+        *z *= s;
+    }
+}
+
+/// `e^x` to about 2e-7 relative error, branch-free so that loops over it vectorise (the C
+/// library's `expf` does not). Arguments beyond `[-87, 88]` are clamped.
+///
+/// `x = k ln 2 + r` with `k` the nearest integer to `x / ln 2` and `|r| <= ln 2 / 2`; `e^r` is its
+/// degree-6 Taylor polynomial and `2^k` is put straight into the exponent bits.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
+    // Not `clamp`: its NaN check keeps the loop from vectorising.
+    #[allow(clippy::manual_clamp)]
+    let x = x.max(-87.0).min(88.0);
+    let t = x * std::f32::consts::LOG2_E + ROUND;
+    let k = t - ROUND;
+    // ln 2 in two parts (Cody-Waite), so that k ln 2 is exact to f32 precision for |k| <= 127.
+    let r = (x - k * (355.0 / 512.0)) + k * 2.121_944_4e-4;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // `t`'s low mantissa bits hold k (offset by ROUND's bits): 2^k without a float-int conversion.
+    let k_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
+    p * f32::from_bits(k_bits.wrapping_add(127) << 23)
+}
+
+/// Per-thread buffers, kept between calls so that the hot loop allocates nothing.
+#[derive(Default)]
+struct Workspace {
+    /// The layer input being read and the layer output being written (NHWC).
+    act: Vec<f32>,
+    next: Vec<f32>,
+    /// Swish derivatives of every layer (the convolutions, then the hidden linear).
+    deriv: Vec<Vec<f32>>,
+    /// im2col matrix, then its gradient.
+    cols: Vec<f32>,
+}
+
+thread_local! {
+    static WORKSPACE: std::cell::RefCell<Workspace> = std::cell::RefCell::default();
+}
+
+impl HostCnn {
+    /// Copies the parameters of `model` to the host, converting burn's layouts: convolution
+    /// weights `[c_out, c_in, k, k]` to `[k * k * c_in, c_out]`, and the hidden linear's rows
+    /// from the NCHW flattening order to NHWC.
+    pub fn from_model(model: &CnnEnergy) -> Self {
+        let mut side = model.image_size;
+        let mut convs = Vec::with_capacity(model.convs.len());
+        for (conv, &(kernel, stride, pad)) in model.convs.iter().zip(LAYERS.iter()) {
+            let [c_out, c_in, _, _] = conv.weight.dims();
+            let w = host(conv.weight.val());
+            let mut weight = vec![0.0; kernel * kernel * c_in * c_out];
+            for o in 0..c_out {
+                for c in 0..c_in {
+                    for kh in 0..kernel {
+                        for kw in 0..kernel {
+                            let from = ((o * c_in + c) * kernel + kh) * kernel + kw;
+                            let to = ((kh * kernel + kw) * c_in + c) * c_out + o;
+                            weight[to] = w[from];
+                        }
+                    }
+                }
+            }
+            let bias = match &conv.bias {
+                Some(b) => host(b.val()),
+                None => vec![0.0; c_out],
+            };
+            let side_out = (side + 2 * pad).saturating_sub(kernel) / stride + 1;
+            convs.push(HostConv {
+                kernel,
+                stride,
+                pad,
+                c_in,
+                c_out,
+                side_in: side,
+                side_out,
+                weight,
+                bias,
+            });
+            side = side_out;
+        }
+        let last = convs.last().map_or(model.channels, |c| c.c_out);
+        let pixels = side * side;
+        let [features, hidden] = model.hidden.weight.dims();
+        let w = host(model.hidden.weight.val());
+        let mut hidden_w = vec![0.0; features * hidden];
+        for c in 0..last {
+            for p in 0..pixels {
+                let from = (c * pixels + p) * hidden;
+                let to = (p * last + c) * hidden;
+                hidden_w[to..to + hidden].copy_from_slice(&w[from..from + hidden]);
+            }
+        }
+        let bias_or_zero = |b: &Option<burn::module::Param<Tensor<1>>>, n: usize| match b {
+            Some(b) => host(b.val()),
+            None => vec![0.0; n],
+        };
+        Self {
+            channels: model.channels,
+            image_size: model.image_size,
+            convs,
+            hidden_w,
+            hidden_b: bias_or_zero(&model.hidden.bias, hidden),
+            out_w: host(model.output.weight.val()),
+            out_b: bias_or_zero(&model.output.bias, 1)[0],
+        }
+    }
+
+    /// Values per image.
+    fn image_len(&self) -> usize {
+        self.channels * self.image_size * self.image_size
+    }
+
+    /// Energies `[n]` and input gradients `[n * C * H * W]` (NCHW) of `n` NCHW images.
+    ///
+    /// # Panics
+    /// If `x.len()` is not a whole number of images of the model's shape.
+    pub fn energy_and_grad_host(&self, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let len = self.image_len();
+        assert_eq!(x.len() % len, 0, "input is not a whole number of images");
+        let n = x.len() / len;
+        let mut energy = vec![0.0; n];
+        let mut grad = vec![0.0; n * len];
+        x.par_chunks(CHUNK * len)
+            .zip(energy.par_chunks_mut(CHUNK))
+            .zip(grad.par_chunks_mut(CHUNK * len))
+            .for_each(|((x, e), g)| WORKSPACE.with_borrow_mut(|ws| self.chunk(ws, x, e, g)));
+        (energy, grad)
+    }
+
+    /// [`Self::energy_and_grad_host`] on tensors: `[N, C, H, W]` in, energies `[N]` and the
+    /// gradient `[N, C, H, W]` out, on `x`'s device without autodiff.
+    ///
+    /// # Panics
+    /// If the images are not `C x S x S` of the model (check first with
+    /// [`Energy::check_input`](crate::Energy::check_input), as `try_energy` does).
+    pub fn energy_and_grad(&self, x: Tensor<4>) -> (Tensor<1>, Tensor<4>) {
+        let dims = x.dims();
+        let (c, s) = (self.channels, self.image_size);
+        assert_eq!(
+            dims[1..],
+            [c, s, s],
+            "CNN energy: images must be {c}x{s}x{s}, got {:?}",
+            &dims[1..]
+        );
+        let device: Device = x.device().inner();
+        let (e, g) = self.energy_and_grad_host(&host(x));
+        (
+            Tensor::from_data(TensorData::new(e, [dims[0]]), &device),
+            Tensor::from_data(TensorData::new(g, dims), &device),
+        )
+    }
+
+    /// Forward and backward for one chunk of `n` images on the calling thread.
+    fn chunk(&self, ws: &mut Workspace, x: &[f32], energy: &mut [f32], grad: &mut [f32]) {
+        let n = energy.len();
+        let (c, pixels) = (self.channels, self.image_size * self.image_size);
+        let Workspace {
+            act,
+            next,
+            deriv,
+            cols,
+        } = ws;
+        deriv.resize_with(self.convs.len() + 1, Vec::new);
+
+        // NCHW -> NHWC.
+        act.resize(x.len(), 0.0);
+        transpose_channels(x, act, n, c, pixels, false);
+
+        // Forward: z = im2col(a) W + b, a' = swish(z), keeping swish'(z) per layer.
+        for (conv, d) in self.convs.iter().zip(deriv.iter_mut()) {
+            let rows = n * conv.positions();
+            cols.resize(rows * conv.patch(), 0.0);
+            conv.im2col(act, n, cols);
+            fill_rows(next, &conv.bias, rows);
+            matmul(rows, conv.c_out, conv.patch(), next, true, cols, false, &conv.weight, false);
+            d.resize(next.len(), 0.0);
+            swish(next, d);
+            std::mem::swap(act, next);
+        }
+
+        // The two linear layers: features [n, f] -> hidden [n, h] -> energy [n].
+        let hidden = self.hidden_b.len();
+        let features = act.len() / n;
+        let d_hidden = &mut deriv[self.convs.len()];
+        fill_rows(next, &self.hidden_b, n);
+        matmul(n, hidden, features, next, true, act, false, &self.hidden_w, false);
+        d_hidden.resize(next.len(), 0.0);
+        swish(next, d_hidden);
+        for (e, h) in energy.iter_mut().zip(next.chunks_exact(hidden)) {
+            *e = self.out_b + h.iter().zip(&self.out_w).map(|(h, w)| h * w).sum::<f32>();
+        }
+
+        // Backward: dE/dh = w_o (.) swish'(z_h) for every image, then down the layers,
+        // dz = da (.) swish'(z), dcols = dz W^T, da_prev = col2im(dcols).
+        fill_rows(next, &self.out_w, n);
+        for (g, d) in next.iter_mut().zip(d_hidden.iter()) {
+            *g *= d;
+        }
+        act.resize(n * features, 0.0);
+        matmul(n, features, hidden, act, false, next, false, &self.hidden_w, true);
+        for (conv, d) in self.convs.iter().zip(deriv.iter()).rev() {
+            for (g, d) in act.iter_mut().zip(d) {
+                *g *= d;
+            }
+            let rows = n * conv.positions();
+            cols.resize(rows * conv.patch(), 0.0);
+            matmul(rows, conv.patch(), conv.c_out, cols, false, act, false, &conv.weight, true);
+            next.resize(n * conv.side_in * conv.side_in * conv.c_in, 0.0);
+            conv.col2im(cols, n, next);
+            std::mem::swap(act, next);
+        }
+
+        // NHWC -> NCHW.
+        transpose_channels(act, grad, n, c, pixels, true);
+    }
+}
+
+/// Copies `n` images between NCHW (`from` when `!to_nchw`) and NHWC layouts; a plain copy for one
+/// channel.
+fn transpose_channels(from: &[f32], to: &mut [f32], n: usize, c: usize, pixels: usize, to_nchw: bool) {
+    if c == 1 {
+        to.copy_from_slice(&from[..to.len()]);
+        return;
+    }
+    for b in 0..n {
+        for ch in 0..c {
+            for p in 0..pixels {
+                let (nchw, nhwc) = ((b * c + ch) * pixels + p, (b * pixels + p) * c + ch);
+                if to_nchw {
+                    to[nchw] = from[nhwc];
+                } else {
+                    to[nhwc] = from[nchw];
+                }
+            }
+        }
+    }
+}
+
+/// Sets `dst` to `rows` copies of `row`.
+fn fill_rows(dst: &mut Vec<f32>, row: &[f32], rows: usize) {
+    dst.clear();
+    for _ in 0..rows {
+        dst.extend_from_slice(row);
+    }
+}
+
+/// `dst[m, n] = (accumulate ? dst : 0) + lhs[m, k] rhs[k, n]`, all row-major, on this thread.
+///
+/// `lhs_t` reads `lhs` stored as `[k, m]`, `rhs_t` reads `rhs` stored as `[n, k]`.
+#[allow(clippy::too_many_arguments)]
+#[allow(unsafe_code)]
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: &[f32],
+    lhs_t: bool,
+    rhs: &[f32],
+    rhs_t: bool,
+) {
+    assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let (lhs_cs, lhs_rs) = if lhs_t { (m, 1) } else { (1, k) };
+    let (rhs_cs, rhs_rs) = if rhs_t { (k, 1) } else { (1, n) };
+    // SAFETY: the lengths were checked above, so every index `gemm` forms from these sizes and
+    // strides (row-major `dst[m, n]`, `lhs` `m x k`, `rhs` `k x n`) lies inside its slice; `dst`
+    // is borrowed mutably, so it aliases neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SeededRng;
+    use burn::tensor::Device;
+
+    #[test]
+    fn fast_exp_is_accurate_over_the_range_swish_meets() {
+        let mut worst = 0.0f64;
+        for i in 0..=200_000 {
+            let x = -80.0 + 160.0 * i as f32 / 200_000.0;
+            let (fast, exact) = (exp(x) as f64, (x as f64).exp());
+            worst = worst.max(((fast - exact) / exact).abs());
+        }
+        // Degree-6 Taylor remainder on |r| <= ln 2 / 2 is 1.6e-7 relative, plus f32 rounding.
+        assert!(worst < 5e-7, "worst relative error {worst:e}");
+        assert_eq!(exp(-1000.0), exp(-87.0));
+        assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // <im2col(a), c> = <a, col2im(c)> for every a and c, on each layer shape with padding.
+        let device = Device::flex();
+        for (k, stride, pad, c_in, side) in [(5, 2, 4, 1, 28), (3, 2, 1, 3, 8), (3, 1, 1, 2, 5)] {
+            let side_out = (side + 2 * pad - k) / stride + 1;
+            let conv = HostConv {
+                kernel: k,
+                stride,
+                pad,
+                c_in,
+                c_out: 1,
+                side_in: side,
+                side_out,
+                weight: vec![],
+                bias: vec![],
+            };
+            let n = 2;
+            let mut rng = SeededRng::new(k as u64);
+            let a: Vec<f32> = rng
+                .normal([n * side * side * c_in], &device)
+                .try_to_vec_as()
+                .unwrap();
+            let c: Vec<f32> = rng
+                .normal([n * conv.positions() * conv.patch()], &device)
+                .try_to_vec_as()
+                .unwrap();
+            let mut cols = vec![f32::NAN; c.len()];
+            conv.im2col(&a, n, &mut cols);
+            let mut back = vec![f32::NAN; a.len()];
+            conv.col2im(&c, n, &mut back);
+            let lhs: f64 = cols.iter().zip(&c).map(|(x, y)| (x * y) as f64).sum();
+            let rhs: f64 = a.iter().zip(&back).map(|(x, y)| (x * y) as f64).sum();
+            assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        }
+    }
+}
