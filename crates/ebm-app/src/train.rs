@@ -49,6 +49,9 @@ pub struct TrainArgs {
     /// Replay-buffer capacity.
     #[arg(long)]
     pub buffer: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
     /// CNN width `h`.
     #[arg(long, default_value_t = 32)]
     pub hidden: usize,
@@ -85,6 +88,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         if let Some(k) = args.sampler_steps {
             train.sampler_steps = k;
+        }
+        if let Some(lr) = args.lr {
+            train.optimizer.lr = lr;
         }
         if let (Some(c), ebm_train::NegativeConfig::Persistent { capacity, .. }) =
             (args.buffer, &mut train.negatives)

@@ -14,6 +14,8 @@
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
 //!   mixture, banana, funnel, double well, and temperature as a wrapper ([`analytic`]).
 //! - Exact `log Z`, density and NLL in 1-D and 2-D by quadrature ([`quadrature`]).
+//! - The Bernoulli-Bernoulli restricted Boltzmann machine: free energy as an energy, exact `log Z`
+//!   by enumeration, the base-rate RBM ([`rbm`]).
 //! - Devices from a user's word ([`device`]), seeded randomness ([`rng`]), typed errors ([`error`]).
 
 pub mod analytic;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod module_energy;
 pub mod neural;
 pub mod quadrature;
+pub mod rbm;
 pub mod rng;
 
 pub use analytic::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, Tempered};
@@ -30,8 +33,9 @@ pub use device::{BackendKind, device_from_word};
 pub use energy::{Energy, autodiff_energy_and_grad, check_finite};
 pub use error::{DeviceError, EnergyError};
 pub use module_energy::{EnergyOutput, ModuleEnergy};
-pub use neural::{CnnEnergy, CnnEnergyConfig, MlpEnergy, MlpEnergyConfig};
+pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, MlpEnergy, MlpEnergyConfig};
 pub use quadrature::{Grid, Normalisation, normalise};
+pub use rbm::{BaseRateRbm, Rbm, RbmParams};
 pub use rng::SeededRng;
 
 /// burn re-exported, so users need no separate dependency to build tensors and devices.

@@ -18,11 +18,17 @@
 //! | [`adaptation`] | dual-averaging step-size adaptation, shared or per chain |
 //! | [`diagnostics`] | rank-normalised split R-hat, bulk ESS, two-sample KS test (host `f64`) |
 //! | [`runner`] | [`run`]: warm-up, draws, thinning, progress, report |
+//! | [`gibbs`] | [`BlockGibbs`]: block Gibbs sampling of an RBM, and the annealed sweep of RBM AIS |
+//! | [`ais`](mod@ais) | [`ais()`]: annealed importance sampling of `log Z` (MALA/HMC), reverse AIS, sandwich |
+//! | [`ais_rbm`](mod@ais_rbm) | [`ais_rbm()`]: AIS for an RBM from the base-rate RBM with Gibbs transitions |
 //! | [`error`] | [`McmcError`] |
 
 pub mod adaptation;
+pub mod ais;
+pub mod ais_rbm;
 pub mod diagnostics;
 pub mod error;
+pub mod gibbs;
 pub mod hmc;
 pub mod kernel;
 pub mod mala;
@@ -32,7 +38,13 @@ pub mod sgld;
 pub mod ula;
 
 pub use adaptation::{AdaptScope, DualAveraging, StepSizeAdapter};
+pub use ais::{
+    AisAdapt, AisBase, AisConfig, AisEstimate, AisTransition, Direction, HeldOutLogLikelihood,
+    PathEnergy, Sandwich, Temperatures, ais, held_out_log_likelihood, reverse_ais,
+};
+pub use ais_rbm::{ais_rbm, reverse_ais_rbm};
 pub use error::{McmcError, Phase};
+pub use gibbs::{BlockGibbs, GibbsSweep, bernoulli};
 pub use hmc::{Hmc, LeapfrogEnd, hamiltonian, leapfrog};
 pub use kernel::{ChainState, Kernel, StepInfo, StepSize};
 pub use mala::Mala;

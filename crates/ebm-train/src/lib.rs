@@ -10,6 +10,7 @@
 //! - [`trainer`]: the loop, checkpoints (atomic) and resume.
 //! - [`metrics`]: per-step metrics as JSON lines.
 //! - [`eval`]: exact held-out NLL in 2-D by quadrature, a Gaussian KDE baseline, MMD².
+//! - [`rbm`]: CD-k and persistent CD for the RBM ([`RbmTrainer`]), checkpoints.
 //! - [`error`]: [`TrainError`].
 
 pub mod buffer;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod eval;
 pub mod loss;
 pub mod metrics;
+pub mod rbm;
 pub mod sampler;
 pub mod trainer;
 
@@ -27,5 +29,6 @@ pub use error::TrainError;
 pub use eval::{EvalError, ExactNll, Kde, KdeFit, MeanSe, Mmd, exact_nll, mmd, mmd2_unbiased};
 pub use loss::contrastive_loss;
 pub use metrics::{MetricsLog, StepMetrics};
+pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use sampler::run_kernel;
 pub use trainer::Trainer;
