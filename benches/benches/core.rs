@@ -6,8 +6,8 @@
 #![allow(missing_docs)] // criterion's macros generate undocumented public functions
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ebm_core::burn::tensor::Device;
 use ebm_core::burn::module::Module;
+use ebm_core::burn::tensor::Device;
 use ebm_core::{
     BackendKind, CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng, autodiff_energy_and_grad,
 };

@@ -1,7 +1,10 @@
 //! `ebm`: train image energy-based models and use them.
 //!
 //! Commands: `train` (persistent CD on images), `sample` (fresh chains from a trained run),
-//! `score` (energies and anomaly-detection AUROC), `denoise` and `inpaint` (Langevin restoration).
+//! `score` (energies and anomaly-detection AUROC), `denoise` and `inpaint` (Langevin restoration),
+//! `sample-target` and `toy` (samplers and 2-D densities with exact NLL), `rbm train` and `logz`
+//! (RBM and AIS likelihoods), `train-conditional`, `classify` and `compose` (conditional energies
+//! and their composition), `tag` (part-of-speech tagging with a linear-chain energy).
 //! Usually driven through `cargo xtask <command>`, which builds this binary in release mode.
 
 mod classify;

@@ -4,7 +4,6 @@
 mod common;
 
 use std::f64::consts::PI;
-use std::path::Path;
 
 use common::ebm;
 

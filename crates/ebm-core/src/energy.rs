@@ -9,9 +9,14 @@
 //! `Z` is intractable in general, so most of the toolkit works with energy differences,
 //! `log p(x) - log p(x') = E(x') - E(x)`, and with the input gradient `dE/dx`.
 
+use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
 use crate::error::EnergyError;
+
+/// The weight `c_i = dL/dE_i` of item `i` of a batch, given its energy `E_i`: the derivative of a
+/// loss `L` that depends on each item only through its energy (contrastive divergence's does).
+pub type ItemWeight<'a> = dyn Fn(usize, f32) -> f32 + Sync + 'a;
 
 /// A scalar energy over a batch of inputs of rank `D`.
 ///
@@ -46,6 +51,21 @@ pub trait Energy<const D: usize> {
     /// with closed forms. Both returned tensors carry no autodiff graph.
     fn energy_and_grad(&self, x: Tensor<D>) -> (Tensor<1>, Tensor<D>) {
         autodiff_energy_and_grad(self, x)
+    }
+
+    /// The energies `[N]` of `x` and the gradient with respect to the energy's parameters of
+    /// `L = sum_i c_i E(x_i)`, `c_i = weight(i, E(x_i))`, where the energy can form it without
+    /// the autodiff tape; `None` (the default) means "use autodiff".
+    ///
+    /// With `c_i = dL/dE_i` this is the parameter gradient of any loss that depends on each item
+    /// only through its energy. Trainers try it first and fall back to autodiff on `None`.
+    fn weighted_param_grads(
+        &self,
+        x: Tensor<D>,
+        weight: &ItemWeight<'_>,
+    ) -> Option<(Tensor<1>, GradientsParams)> {
+        let _ = (x, weight);
+        None
     }
 
     /// The score `f(x) = -E(x)` (an unnormalised log density).
@@ -131,6 +151,13 @@ macro_rules! forward_energy {
             }
             fn energy_and_grad(&self, x: Tensor<D>) -> (Tensor<1>, Tensor<D>) {
                 (**self).energy_and_grad(x)
+            }
+            fn weighted_param_grads(
+                &self,
+                x: Tensor<D>,
+                weight: &ItemWeight<'_>,
+            ) -> Option<(Tensor<1>, GradientsParams)> {
+                (**self).weighted_param_grads(x, weight)
             }
         }
     )*};

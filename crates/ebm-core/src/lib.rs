@@ -30,7 +30,7 @@ pub mod rng;
 
 pub use analytic::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, Tempered};
 pub use device::{BackendKind, device_from_word};
-pub use energy::{Energy, autodiff_energy_and_grad, check_finite};
+pub use energy::{Energy, ItemWeight, autodiff_energy_and_grad, check_finite};
 pub use error::{DeviceError, EnergyError};
 pub use module_energy::{EnergyOutput, ModuleEnergy};
 pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, MlpEnergy, MlpEnergyConfig};

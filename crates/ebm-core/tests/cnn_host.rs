@@ -29,12 +29,28 @@ fn check(what: &str, model: &CnnEnergy, x: Tensor<4>) {
     let (e_ref, g_ref) = autodiff_energy_and_grad(&model.valid(), x.clone());
     let (e_fast, g_fast) = HostCnn::from_model(model).energy_and_grad(x.clone());
     assert_eq!(g_fast.dims(), x.dims());
-    assert_close(&format!("{what} energy"), &host(e_ref.clone()), &host(e_fast));
-    assert_close(&format!("{what} gradient"), &host(g_ref.clone()), &host(g_fast));
+    assert_close(
+        &format!("{what} energy"),
+        &host(e_ref.clone()),
+        &host(e_fast),
+    );
+    assert_close(
+        &format!("{what} gradient"),
+        &host(g_ref.clone()),
+        &host(g_fast),
+    );
     // The trait method takes the host path on flex: same answer.
     let (e_trait, g_trait) = model.energy_and_grad(x);
-    assert_close(&format!("{what} energy (trait)"), &host(e_ref), &host(e_trait));
-    assert_close(&format!("{what} gradient (trait)"), &host(g_ref), &host(g_trait));
+    assert_close(
+        &format!("{what} energy (trait)"),
+        &host(e_ref),
+        &host(e_trait),
+    );
+    assert_close(
+        &format!("{what} gradient (trait)"),
+        &host(g_ref),
+        &host(g_trait),
+    );
 }
 
 #[test]
@@ -62,7 +78,10 @@ fn narrow_rgb_network_matches_autodiff() {
 #[test]
 fn training_model_on_autodiff_device_matches() {
     let device = Device::flex().autodiff();
-    let model = CnnEnergyConfig::new().with_hidden(16).init(&device, 15).unwrap();
+    let model = CnnEnergyConfig::new()
+        .with_hidden(16)
+        .init(&device, 15)
+        .unwrap();
     let x = SeededRng::new(16).uniform([3, 1, 28, 28], -1.0, 1.0, &Device::flex());
     check("CNN on autodiff device", &model, x);
 }
@@ -78,4 +97,62 @@ fn single_image_and_empty_batch() {
     );
     let (e, g) = HostCnn::from_model(&model).energy_and_grad_host(&[]);
     assert!(e.is_empty() && g.is_empty());
+}
+
+/// `weighted_param_grads` equals autodiff's gradient of `L = sum_i (s_i E_i + alpha E_i^2) / n`
+/// (contrastive divergence's loss shape: `c_i = (s_i + 2 alpha E_i) / n`) for every parameter.
+#[test]
+fn parameter_gradients_match_autodiff() {
+    use ebm_core::burn::module::{ModuleVisitor, Param};
+    use ebm_core::burn::optim::GradientsParams;
+
+    let device = Device::flex().autodiff();
+    let model = CnnEnergyConfig::new().init(&device, 19).unwrap();
+    let n = 21; // images 0..10 weigh +1, the rest -1: two chunks and a ragged one.
+    let alpha = 0.1;
+    let x = SeededRng::new(20).uniform([n, 1, 28, 28], -1.0, 1.0, &Device::flex());
+    let sign = |i: usize| if i < 10 { 1.0 } else { -1.0 };
+    let weight = |i: usize, e: f32| ((sign(i) + 2.0 * alpha * e as f64) / n as f64) as f32;
+    let (e_fast, fast) = model
+        .weighted_param_grads(x.clone(), &weight)
+        .expect("the CNN forms its parameter gradient on flex");
+
+    let e = model.energy(x.autodiff());
+    let signs: Vec<f32> = (0..n).map(|i| sign(i) as f32).collect();
+    let signs =
+        Tensor::<1>::from_data(ebm_core::burn::tensor::TensorData::new(signs, [n]), &device);
+    let loss = ((e.clone() * signs) + e.clone().powi_scalar(2) * alpha).sum() / n as f64;
+    let reference = GradientsParams::from_grads(loss.backward(), &model);
+    assert_close("energies", &host(e.inner()), &host(e_fast));
+
+    struct Compare<'a> {
+        reference: &'a GradientsParams,
+        fast: &'a GradientsParams,
+        compared: usize,
+    }
+    impl ModuleVisitor for Compare<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let r = self
+                .reference
+                .get::<D>(param.id)
+                .expect("autodiff gradient");
+            let f = self
+                .fast
+                .get::<D>(param.id)
+                .expect("host gradient for every parameter");
+            assert_eq!(r.dims(), f.dims());
+            assert_close(&format!("parameter {:?}", r.dims()), &host(r), &host(f));
+            self.compared += 1;
+        }
+    }
+    let mut compare = Compare {
+        reference: &reference,
+        fast: &fast,
+        compared: 0,
+    };
+    model.visit(&mut compare);
+    assert_eq!(
+        compare.compared, 12,
+        "4 convolutions and 2 linears, weight and bias each"
+    );
 }

@@ -19,7 +19,7 @@
 //! energy is only monitored (short-run negatives in training), [`Sgld::with_energy_at_noised_point`]
 //! drops that forward call.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
@@ -91,6 +91,52 @@ impl Sgld {
         self
     }
 
+    /// One step on host buffers, for the CPU (`flex`) with a shared step size: the same
+    /// arithmetic in the same order as the tensor path (so the same result), in two loops instead
+    /// of eight element-wise tensor operations. `None` if the positions cannot be read as `f32`.
+    fn step_host<const D: usize, E: Energy<D> + ?Sized>(
+        &self,
+        energy: &E,
+        state: &ChainState<D>,
+        eta: f64,
+        rng: &mut SeededRng,
+    ) -> Option<(ChainState<D>, StepInfo)> {
+        let dims = state.position.dims();
+        let device = state.position.device();
+        let mut x = state.position.try_to_vec_as::<f32>().ok()?;
+        let (lo, hi) = self
+            .domain
+            .map_or((f32::NEG_INFINITY, f32::INFINITY), |(lo, hi)| {
+                (lo as f32, hi as f32)
+            });
+        let sigma = self.noise_scale as f32;
+        let noise = rng.normal_vec(x.len());
+        for (x, z) in x.iter_mut().zip(noise) {
+            *x = (*x + z * sigma).clamp(lo, hi);
+        }
+        let noised = Tensor::<D>::from_data(TensorData::new(x.clone(), dims), &device);
+        let (e_noised, g) = energy.energy_and_grad(noised);
+        let g = g.try_to_vec_as::<f32>().ok()?;
+        let (clip, eta) = (
+            self.grad_clip.map_or(f32::INFINITY, |c| c as f32),
+            eta as f32,
+        );
+        for (x, g) in x.iter_mut().zip(g) {
+            *x = (*x - g.clamp(-clip, clip) * eta).clamp(lo, hi);
+        }
+        let position = Tensor::<D>::from_data(TensorData::new(x, dims), &device);
+        let state = if self.energy_at_noised_point {
+            ChainState {
+                position,
+                energy: e_noised,
+                grad: None,
+            }
+        } else {
+            ChainState::without_grad(energy, position)
+        };
+        Some((state, StepInfo::all_accepted(dims[0], &device)))
+    }
+
     fn clamp_domain<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self.domain {
             Some((lo, hi)) => x.clamp(lo, hi),
@@ -110,6 +156,12 @@ impl<const D: usize> Kernel<D> for Sgld {
         state: ChainState<D>,
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo) {
+        if let StepSize::Shared(eta) = self.step_size
+            && state.position.device() == Device::flex()
+            && let Some(next) = self.step_host(energy, &state, eta, rng)
+        {
+            return next;
+        }
         let dims = state.position.dims();
         let device = state.position.device();
         let z: Tensor<D> = rng.normal(dims, &device);
@@ -144,5 +196,73 @@ impl<const D: usize> Kernel<D> for Sgld {
         step_size.validate("sgld", None)?;
         self.step_size = step_size;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ebm_core::{DiagGaussian, MlpEnergyConfig};
+
+    /// The host path (shared step on the CPU) and the tensor path (per-chain steps of the same
+    /// value) are the same arithmetic: same positions and energies after a few steps.
+    fn assert_paths_agree<E: Energy<2>>(energy: &E, kernel: Sgld) {
+        let device = Device::flex();
+        let chains = 7;
+        let StepSize::Shared(eta) = kernel.step_size else {
+            panic!("the host path needs a shared step size")
+        };
+        let per_chain = Sgld {
+            step_size: StepSize::PerChain(vec![eta; chains]),
+            ..kernel.clone()
+        };
+        let start = SeededRng::new(1).normal([chains, 3], &device) * 2.0;
+        let (mut a, mut b) = (
+            kernel.init(energy, start.clone()),
+            per_chain.init(energy, start),
+        );
+        let (mut rng_a, mut rng_b) = (SeededRng::new(2), SeededRng::new(2));
+        for _ in 0..5 {
+            a = kernel.step(energy, a, &mut rng_a).0;
+            b = per_chain.step(energy, b, &mut rng_b).0;
+        }
+        for (what, x, y) in [
+            (
+                "positions",
+                a.position.try_to_vec_as::<f32>(),
+                b.position.try_to_vec_as::<f32>(),
+            ),
+            (
+                "energies",
+                a.energy.try_to_vec_as::<f32>(),
+                b.energy.try_to_vec_as::<f32>(),
+            ),
+        ] {
+            let (x, y) = (x.unwrap(), y.unwrap());
+            let worst = x
+                .iter()
+                .zip(&y)
+                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+            assert!(
+                worst <= 1e-6 * (1.0 + y.iter().fold(0.0f32, |m, v| m.max(v.abs()))),
+                "{what}: {worst:e}"
+            );
+        }
+        assert_eq!(rng_a, rng_b, "both paths draw the same noise");
+    }
+
+    #[test]
+    fn host_and_tensor_paths_agree() {
+        let gauss = DiagGaussian::standard(3, &Device::flex()).unwrap();
+        let plain = Sgld::new(StepSize::Shared(0.1), 0.3).unwrap();
+        assert_paths_agree(&gauss, plain.clone());
+        let clipped = plain
+            .with_grad_clip(0.5)
+            .unwrap()
+            .with_domain(-1.0, 1.5)
+            .unwrap();
+        assert_paths_agree(&gauss, clipped.clone());
+        let mlp = MlpEnergyConfig::new(3).init(&Device::flex(), 3).unwrap();
+        assert_paths_agree(&mlp, clipped.with_energy_at_noised_point());
     }
 }

@@ -174,25 +174,49 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
                 .sampler
                 .run(&frozen, start, self.config.sampler_steps, &mut self.rng)?;
 
-        let energies = self
-            .model
-            .energy(Tensor::cat(vec![data, negatives.clone()], 0));
-        let e_pos = energies.clone().slice([0..n]);
-        let e_neg = energies.slice([n..2 * n]);
-        let (loss, mean_pos, mean_neg) = contrastive_loss(e_pos, e_neg, self.config.alpha);
-        let stats = Tensor::cat(
-            vec![
-                loss.clone().inner(),
-                mean_pos.inner(),
-                mean_neg.inner(),
-                acceptance,
-            ],
-            0,
-        )
-        .into_data()
-        .try_to_vec_as::<f64>()
-        .unwrap_or_default();
-        let (l, ep, en) = (stats[0], stats[1], stats[2]);
+        let both = Tensor::cat(vec![data, negatives.clone()], 0);
+        let alpha = self.config.alpha;
+        // dL/dE_i of the loss of `contrastive_loss`: (+-1 + 2 alpha E_i) / n.
+        let weight = move |i: usize, e: f32| {
+            let sign = if i < n { 1.0 } else { -1.0 };
+            ((sign + 2.0 * alpha * e as f64) / n as f64) as f32
+        };
+        let (stats, grads) = match self.model.weighted_param_grads(both.clone(), &weight) {
+            // The energy formed its parameter gradient itself (the CNN on the CPU): the loss
+            // statistics come from its energies, on the host.
+            Some((energies, grads)) => {
+                let e = energies.try_to_vec_as::<f64>().unwrap_or_default();
+                let acceptance = acceptance.try_to_vec_as::<f64>().unwrap_or_default();
+                (host_loss(&e, n, alpha, acceptance.first().copied()), grads)
+            }
+            None => {
+                let energies = self.model.energy(both);
+                let e_pos = energies.clone().slice([0..n]);
+                let e_neg = energies.slice([n..2 * n]);
+                let (loss, mean_pos, mean_neg) = contrastive_loss(e_pos, e_neg, alpha);
+                let stats = Tensor::cat(
+                    vec![
+                        loss.clone().inner(),
+                        mean_pos.inner(),
+                        mean_neg.inner(),
+                        acceptance,
+                    ],
+                    0,
+                )
+                .into_data()
+                .try_to_vec_as::<f64>()
+                .unwrap_or_default();
+                (
+                    stats,
+                    GradientsParams::from_grads(loss.backward(), &self.model),
+                )
+            }
+        };
+        let (l, ep, en) = (
+            stats.first().copied().unwrap_or(f64::NAN),
+            stats.get(1).copied().unwrap_or(f64::NAN),
+            stats.get(2).copied().unwrap_or(f64::NAN),
+        );
         if !(l.is_finite() && ep.is_finite() && en.is_finite()) {
             return Err(TrainError::NonFinite {
                 step: self.step + 1,
@@ -201,7 +225,6 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
                 e_neg: en,
             });
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let grad_norm = grad_norm(&self.model, &grads);
         let lr = self.config.lr_at(self.step);
         self.model = self.optim.step(lr, self.model.clone(), grads);
@@ -218,7 +241,11 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             loss: l,
             e_pos: ep,
             e_neg: en,
-            acceptance: self.config.sampler.is_adjusted().then_some(stats[3]),
+            acceptance: if self.config.sampler.is_adjusted() {
+                stats.get(3).copied()
+            } else {
+                None
+            },
             grad_norm,
             lr,
             seconds: t0.elapsed().as_secs_f64(),
@@ -359,6 +386,19 @@ fn prune(dir: &Path, keep: usize) {
 }
 
 /// The global L2 norm of the parameter gradients (one host read).
+/// `[loss, mean E+, mean E-, acceptance]` of [`contrastive_loss`] from host energies `[E+; E-]`.
+fn host_loss(e: &[f64], n: usize, alpha: f64, acceptance: Option<f64>) -> Vec<f64> {
+    if e.len() != 2 * n {
+        return vec![f64::NAN; 4];
+    }
+    let (pos, neg) = e.split_at(n);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let mean_sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64;
+    let (ep, en) = (mean(pos), mean(neg));
+    let loss = ep - en + alpha * (mean_sq(pos) + mean_sq(neg));
+    vec![loss, ep, en, acceptance.unwrap_or(f64::NAN)]
+}
+
 fn grad_norm<M: Module>(model: &M, grads: &GradientsParams) -> f64 {
     struct SumSquares<'a> {
         grads: &'a GradientsParams,

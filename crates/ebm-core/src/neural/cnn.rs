@@ -7,7 +7,9 @@ use burn::nn::{Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor};
 
-use crate::energy::{Energy, autodiff_energy_and_grad};
+use burn::optim::GradientsParams;
+
+use crate::energy::{Energy, ItemWeight, autodiff_energy_and_grad};
 use crate::error::EnergyError;
 use crate::module_energy::check_event_dims;
 use crate::neural::cnn_host::HostCnn;
@@ -141,5 +143,28 @@ impl Energy<4> for CnnEnergy {
         } else {
             autodiff_energy_and_grad(&self.valid(), x)
         }
+    }
+
+    /// On the `flex` (CPU) device, [`HostCnn::param_grads_host`]; elsewhere `None` (autodiff).
+    fn weighted_param_grads(
+        &self,
+        x: Tensor<4>,
+        weight: &ItemWeight<'_>,
+    ) -> Option<(Tensor<1>, GradientsParams)> {
+        let dims = x.dims();
+        if x.device() != Device::flex()
+            || dims[1..] != [self.channels, self.image_size, self.image_size]
+        {
+            return None;
+        }
+        let n = dims[0];
+        let device = x.device().inner();
+        let host = HostCnn::from_model(self);
+        let values = x.try_to_vec_as::<f32>().ok()?;
+        let (energies, grads) = host.param_grads_host(&values, weight);
+        Some((
+            Tensor::from_data(burn::tensor::TensorData::new(energies, [n]), &device),
+            grads.into_gradients(self, &device),
+        ))
     }
 }

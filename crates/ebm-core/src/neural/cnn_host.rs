@@ -20,13 +20,15 @@
 //! [`CnnEnergy`]'s `energy_and_grad` takes this path on the `flex` device; tests check it against
 //! autodiff on random weights and inputs.
 
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::energy::ItemWeight;
 use crate::neural::cnn::{CnnEnergy, LAYERS};
 
 /// Images per chunk: one chunk is one im2col and one GEMM per layer on one thread.
-const CHUNK: usize = 16;
+const CHUNK: usize = 8;
 
 /// One convolution in GEMM layout.
 #[derive(Debug, Clone)]
@@ -68,7 +70,9 @@ impl HostConv {
     fn valid_kw(&self, ow: usize) -> std::ops::Range<usize> {
         let start = ow * self.stride;
         let lo = self.pad.saturating_sub(start);
-        let hi = (self.side_in + self.pad).saturating_sub(start).min(self.kernel);
+        let hi = (self.side_in + self.pad)
+            .saturating_sub(start)
+            .min(self.kernel);
         lo..hi.max(lo)
     }
 
@@ -156,8 +160,7 @@ fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// to `deriv` for the backward pass. Uses AVX2 and FMA where the CPU has them.
 fn swish(z: &mut [f32], deriv: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    {
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features `swish_avx2` is compiled for.
         #[allow(unsafe_code)]
         return unsafe { swish_avx2(z, deriv) };
@@ -198,7 +201,8 @@ fn exp(x: f32) -> f32 {
     let r = (x - k * (355.0 / 512.0)) + k * 2.121_944_4e-4;
     let p = 1.0
         + r * (1.0
-            + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
     // `t`'s low mantissa bits hold k (offset by ROUND's bits): 2^k without a float-int conversion.
     let k_bits = t.to_bits().wrapping_sub(ROUND.to_bits());
     p * f32::from_bits(k_bits.wrapping_add(127) << 23)
@@ -214,6 +218,126 @@ struct Workspace {
     deriv: Vec<Vec<f32>>,
     /// im2col matrix, then its gradient.
     cols: Vec<f32>,
+    /// Every layer's im2col matrix, kept for the weight gradients (parameter pass only).
+    layer_cols: Vec<Vec<f32>>,
+}
+
+/// What the backward pass of one chunk of images forms.
+enum Backward<'a> {
+    /// `dE/dx` of every image, NCHW.
+    Input(&'a mut [f32]),
+    /// The parameter gradient of `sum_i c_i E(x_i)`, `c_i = weight(first + i, E(x_i))`, added
+    /// into `grads`.
+    Params {
+        first: usize,
+        weight: &'a ItemWeight<'a>,
+        grads: &'a mut HostGrads,
+    },
+}
+
+/// Parameter gradients in [`HostCnn`]'s layouts (see its fields).
+#[derive(Debug, Clone)]
+pub struct HostGrads {
+    /// Per convolution, `[k * k * c_in, c_out]`.
+    pub conv_w: Vec<Vec<f32>>,
+    /// Per convolution, `[c_out]`.
+    pub conv_b: Vec<Vec<f32>>,
+    /// `[features, hidden]`, rows in NHWC order.
+    pub hidden_w: Vec<f32>,
+    /// `[hidden]`.
+    pub hidden_b: Vec<f32>,
+    /// `[hidden]`.
+    pub out_w: Vec<f32>,
+    /// The output bias.
+    pub out_b: f32,
+}
+
+impl HostGrads {
+    fn zeros(model: &HostCnn) -> Self {
+        Self {
+            conv_w: model
+                .convs
+                .iter()
+                .map(|c| vec![0.0; c.weight.len()])
+                .collect(),
+            conv_b: model
+                .convs
+                .iter()
+                .map(|c| vec![0.0; c.bias.len()])
+                .collect(),
+            hidden_w: vec![0.0; model.hidden_w.len()],
+            hidden_b: vec![0.0; model.hidden_b.len()],
+            out_w: vec![0.0; model.out_w.len()],
+            out_b: 0.0,
+        }
+    }
+
+    /// The gradients in burn's layouts, keyed by `model`'s parameter ids, on `device`
+    /// (the inverse of the layout changes of [`HostCnn::from_model`]).
+    pub fn into_gradients(self, model: &CnnEnergy, device: &Device) -> GradientsParams {
+        let mut out = GradientsParams::new();
+        let tensor = |v: Vec<f32>, shape: Vec<usize>| TensorData::new(v, shape);
+        for ((conv, w), b) in model.convs.iter().zip(self.conv_w).zip(self.conv_b) {
+            let [c_out, c_in, k, _] = conv.weight.dims();
+            let mut burn_w = vec![0.0; w.len()];
+            for o in 0..c_out {
+                for c in 0..c_in {
+                    for kk in 0..k * k {
+                        burn_w[(o * c_in + c) * k * k + kk] = w[(kk * c_in + c) * c_out + o];
+                    }
+                }
+            }
+            let data = tensor(burn_w, vec![c_out, c_in, k, k]);
+            out.register(conv.weight.id, Tensor::<4>::from_data(data, device));
+            if let Some(bias) = &conv.bias {
+                out.register(
+                    bias.id,
+                    Tensor::<1>::from_data(tensor(b, vec![c_out]), device),
+                );
+            }
+        }
+        let [features, hidden] = model.hidden.weight.dims();
+        let last = model
+            .convs
+            .last()
+            .map_or(model.channels, |c| c.weight.dims()[0]);
+        let pixels = features / last;
+        let mut burn_w = vec![0.0; self.hidden_w.len()];
+        for c in 0..last {
+            for p in 0..pixels {
+                let (to, from) = ((c * pixels + p) * hidden, (p * last + c) * hidden);
+                burn_w[to..to + hidden].copy_from_slice(&self.hidden_w[from..from + hidden]);
+            }
+        }
+        let data = tensor(burn_w, vec![features, hidden]);
+        out.register(model.hidden.weight.id, Tensor::<2>::from_data(data, device));
+        if let Some(bias) = &model.hidden.bias {
+            let data = tensor(self.hidden_b, vec![hidden]);
+            out.register(bias.id, Tensor::<1>::from_data(data, device));
+        }
+        let data = tensor(self.out_w, vec![hidden, 1]);
+        out.register(model.output.weight.id, Tensor::<2>::from_data(data, device));
+        if let Some(bias) = &model.output.bias {
+            let data = tensor(vec![self.out_b], vec![1]);
+            out.register(bias.id, Tensor::<1>::from_data(data, device));
+        }
+        out
+    }
+
+    fn add(mut self, other: Self) -> Self {
+        let add = |a: &mut Vec<f32>, b: &Vec<f32>| a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+        for (a, b) in self.conv_w.iter_mut().zip(&other.conv_w) {
+            add(a, b);
+        }
+        for (a, b) in self.conv_b.iter_mut().zip(&other.conv_b) {
+            add(a, b);
+        }
+        add(&mut self.hidden_w, &other.hidden_w);
+        add(&mut self.hidden_b, &other.hidden_b);
+        add(&mut self.out_w, &other.out_w);
+        self.out_b += other.out_b;
+        self
+    }
 }
 
 thread_local! {
@@ -305,8 +429,38 @@ impl HostCnn {
         x.par_chunks(CHUNK * len)
             .zip(energy.par_chunks_mut(CHUNK))
             .zip(grad.par_chunks_mut(CHUNK * len))
-            .for_each(|((x, e), g)| WORKSPACE.with_borrow_mut(|ws| self.chunk(ws, x, e, g)));
+            .for_each(|((x, e), g)| {
+                WORKSPACE.with_borrow_mut(|ws| self.chunk(ws, x, e, Backward::Input(g)))
+            });
         (energy, grad)
+    }
+
+    /// Energies `[n]` of `n` NCHW images and the parameter gradient of
+    /// `L = sum_i c_i E(x_i)`, `c_i = weight(i, E(x_i))`, by the same backward pass with the
+    /// weight gradients formed (`dW = cols^T dz` per convolution) and the input's skipped.
+    ///
+    /// # Panics
+    /// If `x.len()` is not a whole number of images of the model's shape.
+    pub fn param_grads_host(&self, x: &[f32], weight: &ItemWeight<'_>) -> (Vec<f32>, HostGrads) {
+        let len = self.image_len();
+        assert_eq!(x.len() % len, 0, "input is not a whole number of images");
+        let mut energy = vec![0.0; x.len() / len];
+        let grads = x
+            .par_chunks(CHUNK * len)
+            .zip(energy.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(i, (x, e))| {
+                let mut grads = HostGrads::zeros(self);
+                let backward = Backward::Params {
+                    first: i * CHUNK,
+                    weight,
+                    grads: &mut grads,
+                };
+                WORKSPACE.with_borrow_mut(|ws| self.chunk(ws, x, e, backward));
+                grads
+            })
+            .reduce(|| HostGrads::zeros(self), HostGrads::add);
+        (energy, grads)
     }
 
     /// [`Self::energy_and_grad_host`] on tensors: `[N, C, H, W]` in, energies `[N]` and the
@@ -333,28 +487,47 @@ impl HostCnn {
     }
 
     /// Forward and backward for one chunk of `n` images on the calling thread.
-    fn chunk(&self, ws: &mut Workspace, x: &[f32], energy: &mut [f32], grad: &mut [f32]) {
+    fn chunk(&self, ws: &mut Workspace, x: &[f32], energy: &mut [f32], mut backward: Backward<'_>) {
         let n = energy.len();
         let (c, pixels) = (self.channels, self.image_size * self.image_size);
+        let layers = self.convs.len();
         let Workspace {
             act,
             next,
             deriv,
             cols,
+            layer_cols,
         } = ws;
-        deriv.resize_with(self.convs.len() + 1, Vec::new);
+        let keep_cols = matches!(backward, Backward::Params { .. });
+        deriv.resize_with(layers + 1, Vec::new);
+        layer_cols.resize_with(layers, Vec::new);
 
         // NCHW -> NHWC.
         act.resize(x.len(), 0.0);
         transpose_channels(x, act, n, c, pixels, false);
 
         // Forward: z = im2col(a) W + b, a' = swish(z), keeping swish'(z) per layer.
-        for (conv, d) in self.convs.iter().zip(deriv.iter_mut()) {
+        for (l, (conv, d)) in self.convs.iter().zip(deriv.iter_mut()).enumerate() {
             let rows = n * conv.positions();
+            let cols = if keep_cols {
+                &mut layer_cols[l]
+            } else {
+                &mut *cols
+            };
             cols.resize(rows * conv.patch(), 0.0);
             conv.im2col(act, n, cols);
             fill_rows(next, &conv.bias, rows);
-            matmul(rows, conv.c_out, conv.patch(), next, true, cols, false, &conv.weight, false);
+            matmul(
+                rows,
+                conv.c_out,
+                conv.patch(),
+                next,
+                true,
+                cols,
+                false,
+                &conv.weight,
+                false,
+            );
             d.resize(next.len(), 0.0);
             swish(next, d);
             std::mem::swap(act, next);
@@ -363,43 +536,149 @@ impl HostCnn {
         // The two linear layers: features [n, f] -> hidden [n, h] -> energy [n].
         let hidden = self.hidden_b.len();
         let features = act.len() / n;
-        let d_hidden = &mut deriv[self.convs.len()];
+        let d_hidden = &mut deriv[layers];
         fill_rows(next, &self.hidden_b, n);
-        matmul(n, hidden, features, next, true, act, false, &self.hidden_w, false);
+        matmul(
+            n,
+            hidden,
+            features,
+            next,
+            true,
+            act,
+            false,
+            &self.hidden_w,
+            false,
+        );
         d_hidden.resize(next.len(), 0.0);
         swish(next, d_hidden);
         for (e, h) in energy.iter_mut().zip(next.chunks_exact(hidden)) {
             *e = self.out_b + h.iter().zip(&self.out_w).map(|(h, w)| h * w).sum::<f32>();
         }
 
-        // Backward: dE/dh = w_o (.) swish'(z_h) for every image, then down the layers,
-        // dz = da (.) swish'(z), dcols = dz W^T, da_prev = col2im(dcols).
+        // Backward, with dL/dE_i = c_i (1 for the input gradient): dL/dw_o = sum_i c_i h_i,
+        // dz_h = c_i w_o (.) swish'(z_h), dW_h = f^T dz_h, df = dz_h W_h^T; then down the
+        // convolutions, dz = da (.) swish'(z), dW = cols^T dz, dcols = dz W^T, da_prev = col2im(dcols).
+        let c_item: Vec<f32> = match &mut backward {
+            Backward::Input(_) => vec![1.0; n],
+            Backward::Params {
+                first,
+                weight,
+                grads,
+            } => {
+                let c_item: Vec<f32> = energy
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &e)| weight(*first + i, e))
+                    .collect();
+                for (h, &ci) in next.chunks_exact(hidden).zip(&c_item) {
+                    grads
+                        .out_w
+                        .iter_mut()
+                        .zip(h)
+                        .for_each(|(g, h)| *g += ci * h);
+                    grads.out_b += ci;
+                }
+                c_item
+            }
+        };
         fill_rows(next, &self.out_w, n);
-        for (g, d) in next.iter_mut().zip(d_hidden.iter()) {
-            *g *= d;
+        for ((row, d), &ci) in next
+            .chunks_exact_mut(hidden)
+            .zip(d_hidden.chunks_exact(hidden))
+            .zip(&c_item)
+        {
+            row.iter_mut().zip(d).for_each(|(g, d)| *g *= ci * d);
+        }
+        if let Backward::Params { grads, .. } = &mut backward {
+            matmul(
+                features,
+                hidden,
+                n,
+                &mut grads.hidden_w,
+                true,
+                act,
+                true,
+                next,
+                false,
+            );
+            add_column_sums(&mut grads.hidden_b, next);
         }
         act.resize(n * features, 0.0);
-        matmul(n, features, hidden, act, false, next, false, &self.hidden_w, true);
-        for (conv, d) in self.convs.iter().zip(deriv.iter()).rev() {
+        matmul(
+            n,
+            features,
+            hidden,
+            act,
+            false,
+            next,
+            false,
+            &self.hidden_w,
+            true,
+        );
+        for (l, (conv, d)) in self.convs.iter().zip(deriv.iter()).enumerate().rev() {
             for (g, d) in act.iter_mut().zip(d) {
                 *g *= d;
             }
             let rows = n * conv.positions();
+            if let Backward::Params { grads, .. } = &mut backward {
+                let w = &mut grads.conv_w[l];
+                matmul(
+                    conv.patch(),
+                    conv.c_out,
+                    rows,
+                    w,
+                    true,
+                    &layer_cols[l],
+                    true,
+                    act,
+                    false,
+                );
+                add_column_sums(&mut grads.conv_b[l], act);
+                if l == 0 {
+                    return; // No input gradient wanted.
+                }
+            }
             cols.resize(rows * conv.patch(), 0.0);
-            matmul(rows, conv.patch(), conv.c_out, cols, false, act, false, &conv.weight, true);
+            matmul(
+                rows,
+                conv.patch(),
+                conv.c_out,
+                cols,
+                false,
+                act,
+                false,
+                &conv.weight,
+                true,
+            );
             next.resize(n * conv.side_in * conv.side_in * conv.c_in, 0.0);
             conv.col2im(cols, n, next);
             std::mem::swap(act, next);
         }
 
         // NHWC -> NCHW.
-        transpose_channels(act, grad, n, c, pixels, true);
+        if let Backward::Input(grad) = backward {
+            transpose_channels(act, grad, n, c, pixels, true);
+        }
+    }
+}
+
+/// Adds the column sums of the row-major matrix `m` (`sums.len()` columns) into `sums`.
+fn add_column_sums(sums: &mut [f32], m: &[f32]) {
+    for row in m.chunks_exact(sums.len()) {
+        sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
     }
 }
 
 /// Copies `n` images between NCHW (`from` when `!to_nchw`) and NHWC layouts; a plain copy for one
 /// channel.
-fn transpose_channels(from: &[f32], to: &mut [f32], n: usize, c: usize, pixels: usize, to_nchw: bool) {
+fn transpose_channels(
+    from: &[f32],
+    to: &mut [f32],
+    n: usize,
+    c: usize,
+    pixels: usize,
+    to_nchw: bool,
+) {
     if c == 1 {
         to.copy_from_slice(&from[..to.len()]);
         return;
@@ -535,7 +814,10 @@ mod tests {
             conv.col2im(&c, n, &mut back);
             let lhs: f64 = cols.iter().zip(&c).map(|(x, y)| (x * y) as f64).sum();
             let rhs: f64 = a.iter().zip(&back).map(|(x, y)| (x * y) as f64).sum();
-            assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+            assert!(
+                (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+                "{lhs} vs {rhs}"
+            );
         }
     }
 }
