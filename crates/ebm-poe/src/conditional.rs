@@ -15,12 +15,12 @@
 //! sampling `x` given `y`). Both freeze the network's parameters in `energy_and_grad`.
 
 use burn::config::Config;
-use burn::module::{Module, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use ebm_core::{Energy, EnergyError, SeededRng, autodiff_energy_and_grad};
+use ebm_core::{CnnEnergyConfig, Energy, EnergyError, SeededRng, autodiff_energy_and_grad};
 
 use crate::broadcast::log_sum_exp_rows;
 use crate::error::PoeError;
@@ -47,9 +47,6 @@ pub struct ConditionalNetConfig {
     pub image_size: usize,
 }
 
-/// Kernel, stride and padding of the four convolutions.
-const LAYERS: [(usize, usize, usize); 4] = [(5, 2, 4), (3, 2, 1), (3, 2, 1), (3, 2, 1)];
-
 impl ConditionalNetConfig {
     /// Builds the network on `device`, parameters drawn from `seed` (PyTorch's uniform fan-in
     /// initialisation, from our own [`SeededRng`]). Fails when `classes < 2`, `hidden < 2`,
@@ -65,53 +62,21 @@ impl ConditionalNetConfig {
                 ),
             ));
         }
-        let mut rng = SeededRng::new(seed);
-        let h = self.hidden;
-        let widths = [h / 2, h, 2 * h, 2 * h];
-        let mut c_in = self.channels;
-        let mut convs = Vec::with_capacity(4);
-        let mut side = self.image_size;
-        for (&(k, s, p), c_out) in LAYERS.iter().zip(widths) {
-            let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
-                .with_stride([s, s])
-                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                .with_initializer(Initializer::Zeros)
-                .init(device);
-            let fan_in = c_in * k * k;
-            conv.weight = uniform_fan_in([c_out, c_in, k, k], fan_in, &mut rng, device);
-            conv.bias = Some(uniform_fan_in([c_out], fan_in, &mut rng, device));
-            convs.push(conv);
-            c_in = c_out;
-            side = (side + 2 * p).saturating_sub(k) / s + 1;
-        }
+        let layers = CnnEnergyConfig::new()
+            .with_channels(self.channels)
+            .with_hidden(self.hidden)
+            .with_image_size(self.image_size);
+        let (convs, hidden, output) =
+            layers.init_layers(self.classes, device, &mut SeededRng::new(seed));
         Ok(ConditionalNet {
             convs,
-            hidden: linear(2 * h * side * side, 2 * h, &mut rng, device),
-            output: linear(2 * h, self.classes, &mut rng, device),
+            hidden,
+            output,
             classes: self.classes,
             channels: self.channels,
             image_size: self.image_size,
         })
     }
-}
-
-fn uniform_fan_in<const D: usize>(
-    shape: [usize; D],
-    fan_in: usize,
-    rng: &mut SeededRng,
-    device: &Device,
-) -> Param<Tensor<D>> {
-    let bound = 1.0 / (fan_in as f32).sqrt();
-    Param::from_tensor(rng.uniform(shape, -bound, bound, device))
-}
-
-fn linear(d_in: usize, d_out: usize, rng: &mut SeededRng, device: &Device) -> Linear {
-    let mut layer = LinearConfig::new(d_in, d_out)
-        .with_initializer(Initializer::Zeros)
-        .init(device);
-    layer.weight = uniform_fan_in([d_in, d_out], d_in, rng, device);
-    layer.bias = Some(uniform_fan_in([d_out], d_in, rng, device));
-    layer
 }
 
 /// An image network with one output per class: the logits `f(x)`, `[N, C, H, W] -> [N, K]`.

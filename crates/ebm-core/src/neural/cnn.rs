@@ -84,7 +84,26 @@ impl CnnEnergyConfig {
                 ),
             });
         }
-        let mut rng = SeededRng::new(seed);
+        let (convs, hidden, output) = self.init_layers(1, device, &mut SeededRng::new(seed));
+        Ok(CnnEnergy {
+            convs,
+            hidden,
+            output,
+            channels: self.channels,
+            image_size: self.image_size,
+        })
+    }
+
+    /// The network's layers with `outputs` units in the last linear (1 for an energy, `K` for a
+    /// network with one output per class), drawn from `rng` in order: each convolution's weight
+    /// and bias, then the hidden and the output linear's. Does not check the configuration
+    /// ([`Self::init`] does).
+    pub fn init_layers(
+        &self,
+        outputs: usize,
+        device: &Device,
+        rng: &mut SeededRng,
+    ) -> (Vec<Conv2d>, Linear, Linear) {
         let mut c_in = self.channels;
         let mut convs = Vec::with_capacity(4);
         for (&(k, s, p), c_out) in LAYERS.iter().zip(self.widths()) {
@@ -94,20 +113,16 @@ impl CnnEnergyConfig {
                 .with_initializer(Initializer::Zeros)
                 .init(device);
             let fan_in = c_in * k * k;
-            conv.weight = uniform_fan_in([c_out, c_in, k, k], fan_in, &mut rng, device);
-            conv.bias = Some(uniform_fan_in([c_out], fan_in, &mut rng, device));
+            conv.weight = uniform_fan_in([c_out, c_in, k, k], fan_in, rng, device);
+            conv.bias = Some(uniform_fan_in([c_out], fan_in, rng, device));
             convs.push(conv);
             c_in = c_out;
         }
         let side = self.feature_side();
         let width = 2 * self.hidden;
-        Ok(CnnEnergy {
-            convs,
-            hidden: linear(width * side * side, width, &mut rng, device),
-            output: linear(width, 1, &mut rng, device),
-            channels: self.channels,
-            image_size: self.image_size,
-        })
+        let hidden = linear(width * side * side, width, rng, device);
+        let output = linear(width, outputs, rng, device);
+        (convs, hidden, output)
     }
 }
 

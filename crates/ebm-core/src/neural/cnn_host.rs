@@ -445,7 +445,9 @@ impl HostCnn {
         let len = self.image_len();
         assert_eq!(x.len() % len, 0, "input is not a whole number of images");
         let mut energy = vec![0.0; x.len() / len];
-        let grads = x
+        // Per-chunk gradients summed in chunk order, so the result does not depend on how rayon
+        // scheduled the chunks (runs are reproducible to the bit).
+        let per_chunk: Vec<HostGrads> = x
             .par_chunks(CHUNK * len)
             .zip(energy.par_chunks_mut(CHUNK))
             .enumerate()
@@ -459,7 +461,10 @@ impl HostCnn {
                 WORKSPACE.with_borrow_mut(|ws| self.chunk(ws, x, e, backward));
                 grads
             })
-            .reduce(|| HostGrads::zeros(self), HostGrads::add);
+            .collect();
+        let grads = per_chunk
+            .into_iter()
+            .fold(HostGrads::zeros(self), HostGrads::add);
         (energy, grads)
     }
 
