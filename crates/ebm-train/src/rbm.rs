@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
+use crate::trainer::save_model_and_optimizer;
 
 /// Every setting of an RBM training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,16 +272,7 @@ impl RbmTrainer {
         ));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, &e))?;
-        let model_path = tmp.join("model.bpk");
-        self.model
-            .clone()
-            .into_record()
-            .save(&model_path)
-            .map_err(|e| err(&model_path, &e))?;
-        let optim_path = tmp.join("optimizer.bpk");
-        self.optim
-            .save(&optim_path)
-            .map_err(|e| err(&optim_path, &e))?;
+        save_model_and_optimizer(&tmp, &self.model, &self.optim)?;
         let chains = match &self.chains {
             Some(c) => Some(
                 c.to_data()

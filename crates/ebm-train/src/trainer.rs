@@ -262,16 +262,7 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         let tmp = dir.join(format!(".{name}.tmp"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, &e))?;
-        let model_path = tmp.join("model.bpk");
-        self.model
-            .clone()
-            .into_record()
-            .save(&model_path)
-            .map_err(|e| err(&model_path, &e))?;
-        let optim_path = tmp.join("optimizer.bpk");
-        self.optim
-            .save(&optim_path)
-            .map_err(|e| err(&optim_path, &e))?;
+        save_model_and_optimizer(&tmp, &self.model, &self.optim)?;
         if let Some(buffer) = &self.buffer {
             let bytes: Vec<u8> = buffer.data().iter().flat_map(|v| v.to_le_bytes()).collect();
             write_synced(&tmp.join("buffer.f32"), &bytes)?;
@@ -361,6 +352,24 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
 }
 
 /// Writes and fsyncs a file.
+/// Writes `model.bpk` and `optimizer.bpk` into the checkpoint directory `dir`.
+pub(crate) fn save_model_and_optimizer<M: Module>(
+    dir: &Path,
+    model: &M,
+    optim: &ModuleOptimizer,
+) -> Result<(), TrainError> {
+    let model_path = dir.join("model.bpk");
+    model
+        .clone()
+        .into_record()
+        .save(&model_path)
+        .map_err(|e| TrainError::checkpoint(&model_path, e))?;
+    let optim_path = dir.join("optimizer.bpk");
+    optim
+        .save(&optim_path)
+        .map_err(|e| TrainError::checkpoint(&optim_path, e))
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| TrainError::checkpoint(path, e))?;
