@@ -1,24 +1,15 @@
 //! Input-gradient throughput of the neural energies on the CPU (flex).
 //!
-//! `cargo bench --bench core`; with `--features wgpu` the same cases also run on wgpu.
+//! `cargo bench --bench core`; with `--features wgpu` (or `cuda`) the same cases also run on that
+//! backend.
 //! Reported as elements per second: items whose energy and input gradient were computed.
 
 #![allow(missing_docs)] // criterion's macros generate undocumented public functions
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ebm_benches::devices;
 use ebm_core::burn::module::Module;
-use ebm_core::burn::tensor::Device;
-use ebm_core::{
-    BackendKind, CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng, autodiff_energy_and_grad,
-};
-
-fn devices() -> Vec<(&'static str, Device)> {
-    let mut out = vec![("flex", Device::flex())];
-    if BackendKind::Wgpu.is_compiled() {
-        out.push(("wgpu", BackendKind::Wgpu.device().unwrap()));
-    }
-    out
-}
+use ebm_core::{CnnEnergyConfig, Energy, MlpEnergyConfig, SeededRng, autodiff_energy_and_grad};
 
 fn input_gradients(c: &mut Criterion) {
     let mut group = c.benchmark_group("core");

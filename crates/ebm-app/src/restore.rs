@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::{Args, ValueEnum};
-use ebm_core::{SeededRng, device_from_word};
+use ebm_core::{Energy, SeededRng, device_from_word};
 use ebm_data::{LoadOptions, load_images};
 use ebm_mcmc::{Kernel, Sgld};
 
@@ -169,9 +169,11 @@ fn descend(
 ) -> Vec<f32> {
     let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, p.dims), &p.device);
     let fixed = observed.map(|(m, v)| (t(m.to_vec()), t(v.to_vec())));
-    let mut state = p.kernel.init(&p.model, t(start));
+    let snapshot = p.model.snapshot();
+    let energy: &dyn Energy<4> = snapshot.as_deref().unwrap_or(&p.model);
+    let mut state = p.kernel.init(energy, t(start));
     for _ in 0..steps {
-        state = p.kernel.step(&p.model, state, rng).0;
+        state = p.kernel.step(energy, state, rng).0;
         if let Some((m, v)) = &fixed {
             state.position =
                 state.position.clone() * (m.clone().neg() + 1.0) + v.clone() * m.clone();

@@ -90,6 +90,21 @@ fn tag_train_eval_and_raw_text_on_the_slice() {
         assert!(out.contains(needle), "missing {needle}: {out}");
     }
     assert!(dir.join("runs/crf/eval.json").is_file());
+    // Every run after the first is compared with it token by token; the counts are consistent
+    // with the accuracies: correct(run) - correct(first) = wins - losses.
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("runs/crf/eval.json")).unwrap())
+            .unwrap();
+    let rows = rows.as_array().unwrap();
+    assert!(rows[1]["paired"].is_null(), "{out}");
+    for row in &rows[2..] {
+        let p = &row["paired"];
+        let (wins, losses) = (p["wins"].as_i64().unwrap(), p["losses"].as_i64().unwrap());
+        let diff = row["correct"].as_i64().unwrap() - rows[1]["correct"].as_i64().unwrap();
+        assert_eq!(diff, wins - losses, "{row}");
+        assert!(p["z"].as_f64().unwrap().is_finite());
+    }
+    assert_eq!(out.matches("McNemar z").count(), 2, "{out}");
 
     // Raw text, including a word never seen in training.
     let text = dir.join("raw.txt");

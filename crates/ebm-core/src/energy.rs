@@ -68,6 +68,26 @@ pub trait Energy<const D: usize> {
         None
     }
 
+    /// [`Energy::energy_and_grad`] on host memory: `x` holds the batch row-major with shape
+    /// `dims`; out come the energies `[N]` and the gradient in `x`'s layout. `None` (the default)
+    /// where the energy has no host path; samplers then use the tensor method.
+    ///
+    /// The CNN energy implements it on the CPU, where it saves the tensor round trips of a
+    /// sampler's inner loop.
+    fn energy_and_grad_host(&self, x: &[f32], dims: [usize; D]) -> Option<(Vec<f32>, Vec<f32>)> {
+        let _ = (x, dims);
+        None
+    }
+
+    /// A copy of this energy prepared for many evaluations with unchanged parameters (a sampler's
+    /// inner loop), or `None` (the default) where preparing saves nothing.
+    ///
+    /// The CNN energy on the CPU returns its parameters laid out once for its kernels, instead of
+    /// once per call. The snapshot is a plain value: it does not see later parameter updates.
+    fn snapshot(&self) -> Option<Box<dyn Energy<D> + '_>> {
+        None
+    }
+
     /// The score `f(x) = -E(x)` (an unnormalised log density).
     fn score(&self, x: Tensor<D>) -> Tensor<1> {
         self.energy(x).neg()
@@ -158,6 +178,16 @@ macro_rules! forward_energy {
                 weight: &ItemWeight<'_>,
             ) -> Option<(Tensor<1>, GradientsParams)> {
                 (**self).weighted_param_grads(x, weight)
+            }
+            fn energy_and_grad_host(
+                &self,
+                x: &[f32],
+                dims: [usize; D],
+            ) -> Option<(Vec<f32>, Vec<f32>)> {
+                (**self).energy_and_grad_host(x, dims)
+            }
+            fn snapshot(&self) -> Option<Box<dyn Energy<D> + '_>> {
+                (**self).snapshot()
             }
         }
     )*};

@@ -93,7 +93,9 @@ impl Sgld {
 
     /// One step on host buffers, for the CPU (`flex`) with a shared step size: the same
     /// arithmetic in the same order as the tensor path (so the same result), in two loops instead
-    /// of eight element-wise tensor operations. `None` if the positions cannot be read as `f32`.
+    /// of eight element-wise tensor operations. The gradient comes from
+    /// [`Energy::energy_and_grad_host`] where the energy has a host path (no tensor round trip),
+    /// else from [`Energy::energy_and_grad`]. `None` if the positions cannot be read as `f32`.
     fn step_host<const D: usize, E: Energy<D> + ?Sized>(
         &self,
         energy: &E,
@@ -110,13 +112,18 @@ impl Sgld {
                 (lo as f32, hi as f32)
             });
         let sigma = self.noise_scale as f32;
-        let noise = rng.normal_vec(x.len());
+        let noise = rng.normal_vec_parallel(x.len());
         for (x, z) in x.iter_mut().zip(noise) {
             *x = (*x + z * sigma).clamp(lo, hi);
         }
-        let noised = Tensor::<D>::from_data(TensorData::new(x.clone(), dims), &device);
-        let (e_noised, g) = energy.energy_and_grad(noised);
-        let g = g.try_to_vec_as::<f32>().ok()?;
+        let (e_noised, g) = match energy.energy_and_grad_host(&x, dims) {
+            Some((e, g)) => (Tensor::from_data(TensorData::new(e, [dims[0]]), &device), g),
+            None => {
+                let noised = Tensor::<D>::from_data(TensorData::new(x.clone(), dims), &device);
+                let (e, g) = energy.energy_and_grad(noised);
+                (e, g.try_to_vec_as::<f32>().ok()?)
+            }
+        };
         let (clip, eta) = (
             self.grad_clip.map_or(f32::INFINITY, |c| c as f32),
             eta as f32,
@@ -164,7 +171,10 @@ impl<const D: usize> Kernel<D> for Sgld {
         }
         let dims = state.position.dims();
         let device = state.position.device();
-        let z: Tensor<D> = rng.normal(dims, &device);
+        let z = Tensor::<D>::from_data(
+            TensorData::new(rng.normal_vec_parallel(dims.iter().product()), dims),
+            &device,
+        );
         let x = self.clamp_domain(state.position + z.mul_scalar(self.noise_scale));
         let (e_noised, g) = energy.energy_and_grad(x.clone());
         let g = match self.grad_clip {
@@ -202,13 +212,17 @@ impl<const D: usize> Kernel<D> for Sgld {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ebm_core::{DiagGaussian, MlpEnergyConfig};
+    use ebm_core::{CnnEnergyConfig, DiagGaussian, MlpEnergyConfig};
 
     /// The host path (shared step on the CPU) and the tensor path (per-chain steps of the same
     /// value) are the same arithmetic: same positions and energies after a few steps.
-    fn assert_paths_agree<E: Energy<2>>(energy: &E, kernel: Sgld) {
+    fn assert_paths_agree<const D: usize, E: Energy<D> + ?Sized>(
+        energy: &E,
+        kernel: Sgld,
+        shape: [usize; D],
+    ) {
         let device = Device::flex();
-        let chains = 7;
+        let chains = shape[0];
         let StepSize::Shared(eta) = kernel.step_size else {
             panic!("the host path needs a shared step size")
         };
@@ -216,7 +230,7 @@ mod tests {
             step_size: StepSize::PerChain(vec![eta; chains]),
             ..kernel.clone()
         };
-        let start = SeededRng::new(1).normal([chains, 3], &device) * 2.0;
+        let start = SeededRng::new(1).normal(shape, &device) * 2.0;
         let (mut a, mut b) = (
             kernel.init(energy, start.clone()),
             per_chain.init(energy, start),
@@ -255,14 +269,19 @@ mod tests {
     fn host_and_tensor_paths_agree() {
         let gauss = DiagGaussian::standard(3, &Device::flex()).unwrap();
         let plain = Sgld::new(StepSize::Shared(0.1), 0.3).unwrap();
-        assert_paths_agree(&gauss, plain.clone());
+        assert_paths_agree(&gauss, plain.clone(), [7, 3]);
         let clipped = plain
             .with_grad_clip(0.5)
             .unwrap()
             .with_domain(-1.0, 1.5)
             .unwrap();
-        assert_paths_agree(&gauss, clipped.clone());
+        assert_paths_agree(&gauss, clipped.clone(), [7, 3]);
         let mlp = MlpEnergyConfig::new(3).init(&Device::flex(), 3).unwrap();
-        assert_paths_agree(&mlp, clipped.with_energy_at_noised_point());
+        assert_paths_agree(&mlp, clipped.clone().with_energy_at_noised_point(), [7, 3]);
+        // The CNN's host gradient (`energy_and_grad_host`, through its snapshot) against the
+        // tensor path's `energy_and_grad`.
+        let cnn = CnnEnergyConfig::new().init(&Device::flex(), 4).unwrap();
+        let snapshot = cnn.snapshot().expect("the CNN has a CPU snapshot");
+        assert_paths_agree(&*snapshot, clipped, [5, 1, 28, 28]);
     }
 }

@@ -53,7 +53,7 @@ impl NetConfig {
             d_word: 64,
             d_feat: 24,
             d_token: 128,
-            window: 2,
+            window: 1,
             hidden: 256,
         }
     }

@@ -9,7 +9,23 @@ use crate::error::TrainError;
 
 /// Runs any kernel for `steps` steps from `start` on `energy`; returns the final positions and
 /// the mean acceptance probability over steps and chains as a `[1]` tensor (not read back here).
+///
+/// The chains run on the energy's [`Energy::snapshot`] where it has one (its parameters do not
+/// change during the run).
 pub fn run_kernel<const D: usize, E: Energy<D> + ?Sized, K: Kernel<D>>(
+    kernel: &K,
+    energy: &E,
+    start: Tensor<D>,
+    steps: usize,
+    rng: &mut SeededRng,
+) -> (Tensor<D>, Tensor<1>) {
+    match energy.snapshot() {
+        Some(snapshot) => run_steps(kernel, &*snapshot, start, steps, rng),
+        None => run_steps(kernel, energy, start, steps, rng),
+    }
+}
+
+fn run_steps<const D: usize, E: Energy<D> + ?Sized, K: Kernel<D>>(
     kernel: &K,
     energy: &E,
     start: Tensor<D>,

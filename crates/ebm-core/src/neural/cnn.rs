@@ -12,7 +12,7 @@ use burn::optim::GradientsParams;
 use crate::energy::{Energy, ItemWeight, autodiff_energy_and_grad};
 use crate::error::EnergyError;
 use crate::module_energy::check_event_dims;
-use crate::neural::cnn_host::HostCnn;
+use crate::neural::cnn_host::{CnnSnapshot, HostCnn};
 use crate::neural::init::{linear, uniform_fan_in};
 use crate::rng::SeededRng;
 
@@ -158,6 +158,19 @@ impl Energy<4> for CnnEnergy {
         } else {
             autodiff_energy_and_grad(&self.valid(), x)
         }
+    }
+
+    /// [`HostCnn::energy_and_grad_host`], its parameters laid out for this one call.
+    fn energy_and_grad_host(&self, x: &[f32], dims: [usize; 4]) -> Option<(Vec<f32>, Vec<f32>)> {
+        self.check_input(dims).ok()?;
+        Some(HostCnn::from_model(self).energy_and_grad_host(x))
+    }
+
+    /// On the `flex` (CPU) device, the parameters laid out for the host kernels ([`HostCnn`])
+    /// once for a whole sampler run; input gradients come from them, everything else from `self`.
+    fn snapshot(&self) -> Option<Box<dyn Energy<4> + '_>> {
+        (self.output.weight.device().inner() == Device::flex())
+            .then(|| Box::new(CnnSnapshot::new(self)) as Box<dyn Energy<4> + '_>)
     }
 
     /// On the `flex` (CPU) device, [`HostCnn::param_grads_host`]; elsewhere `None` (autodiff).

@@ -24,7 +24,8 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::energy::ItemWeight;
+use crate::energy::{Energy, ItemWeight};
+use crate::error::EnergyError;
 use crate::neural::cnn::{CnnEnergy, LAYERS};
 
 /// Images per chunk: one chunk is one im2col and one GEMM per layer on one thread.
@@ -148,6 +149,58 @@ pub struct HostCnn {
     /// `[hidden]`.
     out_w: Vec<f32>,
     out_b: f32,
+}
+
+/// A [`CnnEnergy`] with its parameters copied once into a [`HostCnn`], for a sampler's inner
+/// loop on the CPU ([`Energy::snapshot`]): input gradients come from the snapshot, energies
+/// alone and parameter gradients from the model.
+pub(crate) struct CnnSnapshot<'a> {
+    model: &'a CnnEnergy,
+    host: HostCnn,
+}
+
+impl<'a> CnnSnapshot<'a> {
+    pub(crate) fn new(model: &'a CnnEnergy) -> Self {
+        Self {
+            model,
+            host: HostCnn::from_model(model),
+        }
+    }
+}
+
+impl Energy<4> for CnnSnapshot<'_> {
+    fn energy(&self, x: Tensor<4>) -> Tensor<1> {
+        self.model.energy(x)
+    }
+
+    fn name(&self) -> String {
+        self.model.name()
+    }
+
+    fn check_input(&self, dims: [usize; 4]) -> Result<(), EnergyError> {
+        self.model.check_input(dims)
+    }
+
+    fn energy_and_grad(&self, x: Tensor<4>) -> (Tensor<1>, Tensor<4>) {
+        if x.device() == Device::flex() {
+            self.host.energy_and_grad(x)
+        } else {
+            self.model.energy_and_grad(x)
+        }
+    }
+
+    fn energy_and_grad_host(&self, x: &[f32], dims: [usize; 4]) -> Option<(Vec<f32>, Vec<f32>)> {
+        self.check_input(dims).ok()?;
+        Some(self.host.energy_and_grad_host(x))
+    }
+
+    fn weighted_param_grads(
+        &self,
+        x: Tensor<4>,
+        weight: &ItemWeight<'_>,
+    ) -> Option<(Tensor<1>, GradientsParams)> {
+        self.model.weighted_param_grads(x, weight)
+    }
 }
 
 /// Reads a tensor's values to the host as `f32`.
