@@ -471,6 +471,35 @@ pub struct AisEstimate {
     pub log_weights: Vec<f64>,
 }
 
+impl AisEstimate {
+    /// The estimate from every chain's final log weight: `log Z = log Z_0 + log mean w` forward,
+    /// `log Z_0 - log mean w` in reverse, with the standard error and ESS of
+    /// [`log_mean_exp_stats`]. `mean_accept` is NaN and `step_sizes` empty until set.
+    pub fn from_log_weights(
+        log_weights: Vec<f64>,
+        base_log_z: f64,
+        direction: Direction,
+        steps: usize,
+    ) -> Result<Self, McmcError> {
+        let (lme, se, ess) = log_mean_exp_stats(&log_weights)?;
+        Ok(Self {
+            log_z: match direction {
+                Direction::Forward => base_log_z + lme,
+                Direction::Reverse => base_log_z - lme,
+            },
+            se,
+            ess,
+            chains: log_weights.len(),
+            steps,
+            base_log_z,
+            direction,
+            mean_accept: f64::NAN,
+            step_sizes: Vec::new(),
+            log_weights,
+        })
+    }
+}
+
 /// Summary of log weights: `(log mean w, se of log mean w, ESS)`, computed stably.
 ///
 /// Fails if a weight is NaN or every weight is zero.
@@ -749,27 +778,12 @@ fn run<const D: usize, E: Energy<D> + ?Sized>(
         acc = acc + a;
         x = next.position;
     }
-    let log_weights = host(lw)?;
-    let (lme, se, ess) = log_mean_exp_stats(&log_weights)?;
     let transitions = (k.saturating_sub(1) * config.steps_per_temperature).max(1);
-    let mean_accept = host(acc)?[0] / transitions as f64;
-    let base_log_z = base.log_z(event_of(&dims));
-    let log_z = match direction {
-        Direction::Forward => base_log_z + lme,
-        Direction::Reverse => base_log_z - lme,
-    };
-    Ok(AisEstimate {
-        log_z,
-        se,
-        ess,
-        chains: dims[0],
-        steps: k,
-        base_log_z,
-        direction,
-        mean_accept,
-        step_sizes,
-        log_weights,
-    })
+    let mut estimate =
+        AisEstimate::from_log_weights(host(lw)?, base.log_z(event_of(&dims)), direction, k)?;
+    estimate.mean_accept = host(acc)?[0] / transitions as f64;
+    estimate.step_sizes = step_sizes;
+    Ok(estimate)
 }
 
 fn event_of(dims: &[usize]) -> usize {

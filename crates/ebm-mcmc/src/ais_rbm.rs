@@ -22,7 +22,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softplus;
 use ebm_core::{BaseRateRbm, Rbm, SeededRng};
 
-use crate::ais::{AisEstimate, Direction, Temperatures, log_mean_exp_stats};
+use crate::ais::{AisEstimate, Direction, Temperatures};
 use crate::error::McmcError;
 use crate::gibbs::annealed_sweep_from_input;
 
@@ -157,24 +157,7 @@ fn run(
         }
         v = annealed_sweep_from_input(&rbm, &bias_a, betas[kb], a, rng);
     }
-    let log_weights = host(lw)?;
-    let (lme, se, ess) = log_mean_exp_stats(&log_weights)?;
     // At beta = 0 the n_h hidden units are free: Z_0 = Z_A 2^{n_h}.
     let base_log_z = base.log_z() + rbm.n_hidden() as f64 * std::f64::consts::LN_2;
-    let log_z = match direction {
-        Direction::Forward => base_log_z + lme,
-        Direction::Reverse => base_log_z - lme,
-    };
-    Ok(AisEstimate {
-        log_z,
-        se,
-        ess,
-        chains,
-        steps: k,
-        base_log_z,
-        direction,
-        mean_accept: f64::NAN,
-        step_sizes: Vec::new(),
-        log_weights,
-    })
+    AisEstimate::from_log_weights(host(lw)?, base_log_z, direction, k)
 }
