@@ -130,8 +130,7 @@ mod tests {
             let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
             assert!(mean.abs() < 4.0 / n.sqrt(), "mean {mean}");
             assert!((var - 1.0).abs() < 4.0 * (2.0 / n).sqrt(), "var {var}");
-            // Blocks are independent streams: neighbouring values across a block boundary are
-            // uncorrelated (lag-1 correlation sd 1/sqrt(n)).
+            // Neighbouring values are uncorrelated (lag-1 correlation sd 1/sqrt(n)).
             let lag1 = v.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>() / n;
             assert!(lag1.abs() < 4.0 / n.sqrt(), "lag-1 correlation {lag1}");
         }
@@ -149,11 +148,19 @@ mod tests {
         };
         let one = draw(1);
         assert_eq!(one, draw(3));
-        // Each block has its own stream: no block repeats another.
-        assert_ne!(
-            one[..PARALLEL_BLOCK],
-            one[PARALLEL_BLOCK..2 * PARALLEL_BLOCK]
-        );
+        // Each block has its own stream: the same positions of two blocks are uncorrelated
+        // (correlation sd 1/sqrt(block)), as they would not be if a block repeated another.
+        let b = PARALLEL_BLOCK;
+        for (i, j) in [(0, 1), (1, 4)] {
+            let corr = (0..b)
+                .map(|k| (one[i * b + k] * one[j * b + k]) as f64)
+                .sum::<f64>()
+                / b as f64;
+            assert!(
+                corr.abs() < 4.0 / (b as f64).sqrt(),
+                "blocks {i}, {j}: {corr}"
+            );
+        }
         assert_ne!(one, SeededRng::new(4).normal_vec_parallel(n));
     }
 }
