@@ -24,7 +24,8 @@ run() { # run NAME FEATURES BENCH
 
 run core-wgpu wgpu core
 run train-wgpu wgpu train
-# CUDA needs the toolkit at build time; a failure here is recorded, not fatal.
+# burn's cuda backend downloads LLVM while it builds (the tracel-llvm-bundler crate), so it builds
+# only with network access (here it fails on the address lookup); a failure is recorded, not fatal.
 run core-cuda cuda core
 run train-cuda cuda train
 cp -r target/criterion "$out/criterion" 2>/dev/null || true
