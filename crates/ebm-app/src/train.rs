@@ -148,8 +148,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let start = trainer.steps_done();
     let mut log = MetricsLog::open(&dir.metrics(), Some(start))?;
     println!(
-        "training {} on {} images ({}x{}x{}) with persistent CD, {} steps per epoch, steps {start}..{total}, device {}; writing {}",
-        "the CNN energy",
+        "training the CNN energy on {} images ({}x{}x{}) with persistent CD, {} steps per epoch, steps {start}..{total}, device {}; writing {}",
         data.len(),
         data.channels,
         data.height,

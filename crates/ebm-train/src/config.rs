@@ -1,5 +1,7 @@
 //! Every training setting in one serialisable config, saved beside the run.
 
+use std::cmp::Ordering;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
@@ -220,14 +222,20 @@ impl TrainConfig {
             }
         }
         match &self.init {
-            InitDistribution::Uniform { lo, hi } if !(lo < hi) => Err(TrainError::config(
-                "init",
-                format!("uniform needs lo < hi, got [{lo}, {hi}]"),
-            )),
-            InitDistribution::Normal { std } if !(*std > 0.0) => Err(TrainError::config(
-                "init",
-                format!("normal needs std > 0, got {std}"),
-            )),
+            InitDistribution::Uniform { lo, hi } if lo.partial_cmp(hi) != Some(Ordering::Less) => {
+                Err(TrainError::config(
+                    "init",
+                    format!("uniform needs lo < hi, got [{lo}, {hi}]"),
+                ))
+            }
+            InitDistribution::Normal { std }
+                if std.partial_cmp(&0.0) != Some(Ordering::Greater) =>
+            {
+                Err(TrainError::config(
+                    "init",
+                    format!("normal needs std > 0, got {std}"),
+                ))
+            }
             _ => Ok(()),
         }
     }

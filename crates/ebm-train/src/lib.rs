@@ -11,7 +11,7 @@
 //! - [`metrics`]: per-step metrics as JSON lines.
 //! - [`eval`]: exact held-out NLL in 2-D by quadrature, a Gaussian KDE baseline, MMD².
 //! - [`rbm`]: CD-k and persistent CD for the RBM ([`RbmTrainer`]), checkpoints.
-//! - [`error`]: [`TrainError`].
+//! - [`error`][]: [`TrainError`].
 
 pub mod buffer;
 pub mod config;

@@ -191,8 +191,8 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             }
             None => {
                 let energies = self.model.energy(both);
-                let e_pos = energies.clone().slice([0..n]);
-                let e_neg = energies.slice([n..2 * n]);
+                let e_pos = energies.clone().slice(0..n);
+                let e_neg = energies.slice(n..2 * n);
                 let (loss, mean_pos, mean_neg) = contrastive_loss(e_pos, e_neg, alpha);
                 let stats = Tensor::cat(
                     vec![
