@@ -2,7 +2,7 @@
 //! differences, and both samplers against exact marginals.
 
 use burn::module::Param;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use ebm_core::SeededRng;
 use ebm_tag::crf::{Crf, PathIndicators, Transitions, logsumexp_f64};
 use ebm_tag::gibbs::gibbs_chain;
@@ -33,6 +33,15 @@ fn random_chain(k: usize, rng: &mut SeededRng, scale: f64) -> Transitions {
         start: v(k),
         end: v(k),
     }
+}
+
+/// The gradient of `t` in `grads`, read back to the host.
+fn grad_values<const D: usize>(t: &Tensor<D>, grads: &Gradients) -> Vec<f32> {
+    t.grad(grads)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
 }
 
 fn random_unary(n: usize, k: usize, rng: &mut SeededRng, scale: f64) -> Vec<f64> {
@@ -226,36 +235,10 @@ fn nll_gradient_matches_finite_differences() {
     let crf = crf_from(&tr, &device);
     let loss = crf.nll(u.clone(), m, &ind).sum();
     let grads = loss.backward();
-    let g_u = u
-        .grad(&grads)
-        .unwrap()
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
-    let g_t = crf
-        .transitions
-        .val()
-        .grad(&grads)
-        .unwrap()
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
-    let g_s = crf
-        .start
-        .val()
-        .grad(&grads)
-        .unwrap()
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
-    let g_e = crf
-        .end
-        .val()
-        .grad(&grads)
-        .unwrap()
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let g_u = grad_values(&u, &grads);
+    let g_t = grad_values(&crf.transitions.val(), &grads);
+    let g_s = grad_values(&crf.start.val(), &grads);
+    let g_e = grad_values(&crf.end.val(), &grads);
 
     // The same NLL on the host in f64, as a function of all parameters.
     let nll = |tr: &Transitions, un: &[Vec<f64>]| -> f64 {
