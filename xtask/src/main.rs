@@ -3,7 +3,10 @@
 //! `cargo xtask <command> [args...]` builds the `ebm` binary in release mode and runs it with the
 //! arguments passed on, from the repository root (so `datasets/` and `runs/` resolve there).
 //! GPU backends: `cargo xtask --features wgpu <command> ...` builds with that Cargo feature.
-//! `cargo xtask help` lists the app's commands.
+//! `cargo xtask help` lists the app's commands; `cargo xtask check-size` checks the workspace's
+//! limits on file and function length ([`size`]).
+
+mod size;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -34,6 +37,9 @@ fn run() -> Result<ExitCode> {
         args.push("help".into());
     }
     let root = workspace_root()?;
+    if args[0] == "check-size" {
+        return check_size(&root);
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(&cargo);
     build
@@ -48,7 +54,8 @@ fn run() -> Result<ExitCode> {
     if !status.success() {
         bail!("building the `ebm` binary failed ({status})");
     }
-    let binary = root.join("target/release/ebm");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let binary = target.join("release/ebm");
     let status = Command::new(&binary)
         .current_dir(&root)
         .args(&args)
@@ -66,4 +73,23 @@ fn workspace_root() -> Result<PathBuf> {
         .parent()
         .map(Path::to_path_buf)
         .context("xtask's manifest directory has no parent")
+}
+
+/// `cargo xtask check-size`: lists every file and function over the limits.
+fn check_size(root: &Path) -> Result<ExitCode> {
+    let roots: Vec<PathBuf> = ["crates", "xtask", "benches", "examples"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    let violations = size::check(&roots).context("reading the sources")?;
+    for v in &violations {
+        println!("{v}");
+    }
+    println!(
+        "{} over the limits ({} lines a file, {} a function)",
+        violations.len(),
+        size::MAX_FILE_LINES,
+        size::MAX_FN_LINES
+    );
+    Ok(if violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

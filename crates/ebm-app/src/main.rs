@@ -7,6 +7,7 @@
 //! and their composition), `tag` (part-of-speech tagging with a linear-chain energy).
 //! Usually driven through `cargo xtask <command>`, which builds this binary in release mode.
 
+mod args;
 mod classify;
 mod compose;
 mod conditional;

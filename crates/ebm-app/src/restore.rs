@@ -11,12 +11,13 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::{Args, ValueEnum};
-use ebm_core::{Energy, SeededRng, device_from_word};
+use ebm_core::{Energy, SeededRng};
 use ebm_data::{LoadOptions, load_images};
 use ebm_mcmc::{Kernel, Sgld};
 
 use crate::output::{host_images, write_grid};
-use crate::run::resolve_run;
+use crate::args::RunArgs;
+use crate::run::load_image_run;
 
 /// Which pixels are missing for inpainting.
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
@@ -36,13 +37,12 @@ pub enum MaskKind {
 /// Arguments shared by `denoise` and `inpaint`.
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The run: a directory, or a name under `runs/`.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Clean images to corrupt (default: the run's training data).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Number of images.
+    /// Number of images: a seeded, stratified sample (every class in proportion).
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     /// Langevin steps.
@@ -51,9 +51,6 @@ pub struct RestoreArgs {
     /// Seed of the corruption and the chains.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Device: cpu, wgpu, vulkan or cuda.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
     /// Output directory (default: the run's `restore/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -129,18 +126,31 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
     if args.n == 0 {
         bail!("--n must be at least 1");
     }
-    let device = device_from_word(&args.device)?;
-    let dir = resolve_run(&args.run);
-    let (spec, trainer) = dir.load_trainer(&device)?;
+    let device = args.run.device.device()?;
+    let dir = args.run.existing("mnist")?;
+    let (spec, trainer) = load_image_run(&dir, &device)?;
     let path = args.data.clone().unwrap_or_else(|| spec.data.clone());
     let data = load_images(&path, &LoadOptions::grey())
         .with_context(|| format!("reading {}", path.display()))?;
+    let m = &spec.model;
+    if (data.channels, data.height, data.width) != (m.channels, m.image_size, m.image_size) {
+        bail!(
+            "{}: images are {}x{}x{}, the run's network takes {}x{}x{}",
+            path.display(),
+            data.channels,
+            data.height,
+            data.width,
+            m.channels,
+            m.image_size,
+            m.image_size
+        );
+    }
     let n = args.n.min(data.len());
-    let sel = data.select(&(0..n).collect::<Vec<_>>())?;
+    let sel = if n < data.len() { data.stratified(n, args.seed)? } else { data };
     let Some(kernel) = spec.train.sampler.sgld_kernel() else {
         bail!(
             "run {} was not trained with clipped SGLD; restoration uses that sampler",
-            dir.root.display()
+            dir.root().display()
         );
     };
     let kernel = kernel?;
@@ -153,7 +163,7 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         out: args
             .out
             .clone()
-            .unwrap_or_else(|| dir.root.join("restore"))
+            .unwrap_or_else(|| dir.root().join("restore"))
             .join(sub),
     })
 }

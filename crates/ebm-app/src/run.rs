@@ -1,23 +1,22 @@
-//! A run directory: everything a training run writes, and how commands read it back.
+//! The image run: its settings (`config.json` in the run folder) and how commands load its
+//! model.
 //!
 //! ```text
 //! runs/<name>/
-//!   run.json          model, data and training settings (the whole config)
+//!   config.json       ImageRunConfig: network, data, CD recipe, loop settings
 //!   metrics.jsonl     one line per parameter step
 //!   checkpoints/      step-XXXXXXXX/ (model, optimiser, replay buffer, RNG) and `latest`
 //!   samples/          epoch-XXX-buffer.png, epoch-XXX-fresh.png
 //!   samples.npy       the final fresh samples, [n, c, h, w]
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
 use ebm_core::{CnnEnergy, CnnEnergyConfig};
-use ebm_train::{TrainConfig, Trainer};
+use ebm_train::{FitConfig, RunDir, TrainConfig, Trainer};
 use serde::{Deserialize, Serialize};
-
-use crate::output::write_atomic;
 
 /// The image network's shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,96 +38,52 @@ impl ModelSpec {
             .with_hidden(self.hidden)
             .init(device, seed)?)
     }
+
+    /// The item shape `[c, h, w]`.
+    pub fn item_dims(&self) -> [usize; 3] {
+        [self.channels, self.image_size, self.image_size]
+    }
 }
 
-/// Everything needed to continue or use a run.
+/// Every setting of an image run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSpec {
+pub struct ImageRunConfig {
     /// The network.
     pub model: ModelSpec,
     /// The training data (path as given).
     pub data: PathBuf,
-    /// Only the first this many images of the data, if set.
+    /// Train on a seeded, stratified sample of this many images, if set.
     pub limit: Option<usize>,
-    /// Epochs to train.
-    pub epochs: usize,
     /// Sampler steps of the fresh-chain grids.
     pub fresh_steps: usize,
-    /// The training settings.
+    /// The contrastive-divergence recipe.
     pub train: TrainConfig,
+    /// The loop: epochs, step limit, budget, divergence policy. Its seed, batch size and
+    /// checkpoint interval follow `train`'s.
+    pub fit: FitConfig,
 }
 
-/// Paths inside a run directory.
-#[derive(Debug, Clone)]
-pub struct RunDir {
-    /// The run's root.
-    pub root: PathBuf,
-}
-
-impl RunDir {
-    /// The run directory at `root`.
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
-    }
-
-    /// `run.json`.
-    pub fn spec_path(&self) -> PathBuf {
-        self.root.join("run.json")
-    }
-
-    /// `checkpoints/`.
-    pub fn checkpoints(&self) -> PathBuf {
-        self.root.join("checkpoints")
-    }
-
-    /// `metrics.jsonl`.
-    pub fn metrics(&self) -> PathBuf {
-        self.root.join("metrics.jsonl")
-    }
-
-    /// A file under `samples/`.
-    pub fn sample_file(&self, name: &str) -> PathBuf {
-        self.root.join("samples").join(name)
-    }
-
-    /// Writes `run.json`.
-    pub fn write_spec(&self, spec: &RunSpec) -> Result<()> {
-        let text = serde_json::to_string_pretty(spec)?;
-        write_atomic(&self.spec_path(), |tmp| {
-            std::fs::write(tmp, &text).with_context(|| format!("writing {}", tmp.display()))
-        })
-    }
-
-    /// Reads `run.json`.
-    pub fn read_spec(&self) -> Result<RunSpec> {
-        let path = self.spec_path();
-        if !self.root.is_dir() {
-            bail!(
-                "run directory {} does not exist (train one with `ebm train --name ...`)",
-                self.root.display()
-            );
-        }
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid run description", path.display()))
-    }
-
-    /// The trainer at the run's latest checkpoint, with the model on `device` (autodiff).
-    pub fn load_trainer(&self, device: &Device) -> Result<(RunSpec, Trainer<4, CnnEnergy>)> {
-        let spec = self.read_spec()?;
-        let template = spec.model.build(&device.clone().autodiff(), 0)?;
-        let trainer = Trainer::resume(template, &self.checkpoints())
-            .with_context(|| format!("loading the model of run {}", self.root.display()))?;
-        Ok((spec, trainer))
+impl ImageRunConfig {
+    /// Makes the loop's seed, batch size and checkpoint interval those of the CD recipe.
+    pub fn sync(&mut self) {
+        self.fit.seed = self.train.seed;
+        self.fit.batch_size = self.train.batch_size;
+        self.fit.checkpoint_every = self.train.checkpoint_every;
     }
 }
 
-/// Resolves `--run` as given, or as a name under `runs/`.
-pub fn resolve_run(run: &Path) -> RunDir {
-    if run.is_dir() || run.components().count() > 1 {
-        RunDir::new(run)
-    } else {
-        RunDir::new(Path::new("runs").join(run))
-    }
+/// The settings of the image run in `dir` and its trainer at the latest checkpoint, with the
+/// model on `device` (autodiff).
+pub fn load_image_run(dir: &RunDir, device: &Device) -> Result<(ImageRunConfig, Trainer<4, CnnEnergy>)> {
+    let config: ImageRunConfig = dir
+        .read_config()
+        .with_context(|| format!("reading the image run {}", dir.root().display()))?;
+    let template = config.model.build(&device.clone().autodiff(), 0)?;
+    let ckpt = dir
+        .checkpoints()
+        .latest()
+        .with_context(|| format!("run {} has no checkpoint yet", dir.root().display()))?;
+    let trainer = Trainer::load_from(template, &ckpt)
+        .with_context(|| format!("loading the model of run {}", dir.root().display()))?;
+    Ok((config, trainer))
 }

@@ -5,18 +5,18 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use burn::tensor::Tensor;
 use clap::Args;
-use ebm_core::{SeededRng, device_from_word};
+use ebm_core::SeededRng;
 use ebm_train::buffer::draw_tensor;
 
 use crate::output::{host_images, write_grid, write_npy};
-use crate::run::resolve_run;
+use crate::args::RunArgs;
+use crate::run::load_image_run;
 
 /// Arguments of `ebm sample`.
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// The run: a directory, or a name under `runs/`.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Number of images.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
@@ -29,9 +29,6 @@ pub struct SampleArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Device: cpu, wgpu, vulkan or cuda.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
     /// Output directory (default: the run's `samples/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -42,10 +39,10 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.n == 0 || args.steps == 0 || args.snapshots == 0 {
         bail!("--n, --steps and --snapshots must be at least 1");
     }
-    let device = device_from_word(&args.device)?;
-    let dir = resolve_run(&args.run);
-    let (spec, trainer) = dir.load_trainer(&device)?;
-    let out = args.out.unwrap_or_else(|| dir.root.join("samples"));
+    let device = args.run.device.device()?;
+    let dir = args.run.existing("mnist")?;
+    let (spec, trainer) = load_image_run(&dir, &device)?;
+    let out = args.out.unwrap_or_else(|| dir.root().join("samples"));
     let mut rng = SeededRng::new(args.seed);
     let frozen = burn::module::Module::valid(trainer.model());
     let m = &spec.model;

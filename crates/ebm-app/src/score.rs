@@ -7,22 +7,22 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
-use ebm_core::{CnnEnergy, Energy, SeededRng, device_from_word};
+use ebm_core::{CnnEnergy, Energy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
 
 use crate::output::write_atomic;
-use crate::run::resolve_run;
+use crate::args::RunArgs;
+use crate::run::load_image_run;
 
 /// Arguments of `ebm score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// The run: a directory, or a name under `runs/`.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// In-distribution images (default: the run's training data).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Use only the first N images.
+    /// Score a seeded, stratified sample of this many images (every class in proportion).
     #[arg(long, default_value_t = 1000)]
     pub limit: usize,
     /// Outlier sets: `noise` (uniform in [-1, 1]), `gauss` (the inputs plus N(0, 0.3^2) noise),
@@ -35,9 +35,6 @@ pub struct ScoreArgs {
     /// Seed of the synthetic outlier sets.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Device: cpu, wgpu, vulkan or cuda.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
 /// Energies of every image, batch by batch.
@@ -143,15 +140,15 @@ fn outlier_set(
 
 /// Runs `ebm score`.
 pub fn run(args: ScoreArgs) -> Result<()> {
-    let device = device_from_word(&args.device)?;
-    let dir = resolve_run(&args.run);
-    let (spec, trainer) = dir.load_trainer(&device)?;
+    let device = args.run.device.device()?;
+    let dir = args.run.existing("mnist")?;
+    let (spec, trainer) = load_image_run(&dir, &device)?;
     let model = trainer.model().valid();
     let path = args.data.clone().unwrap_or_else(|| spec.data.clone());
     let mut data = load_images(&path, &LoadOptions::grey())
         .with_context(|| format!("reading {}", path.display()))?;
     if args.limit < data.len() {
-        data = data.select(&(0..args.limit).collect::<Vec<_>>())?;
+        data = data.stratified(args.limit, args.seed)?;
     }
     let dims = [data.len(), data.channels, data.height, data.width];
     let inliers = energies(&model, &data.images, dims, &device)?;
@@ -185,7 +182,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             auroc(&inliers, &e)
         );
     }
-    let out = args.out.unwrap_or_else(|| dir.root.join("scores.csv"));
+    let out = args.out.unwrap_or_else(|| dir.root().join("scores.csv"));
     write_atomic(&out, |tmp| {
         std::fs::write(tmp, &csv).with_context(|| format!("writing {}", tmp.display()))
     })?;

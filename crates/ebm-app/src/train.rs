@@ -1,267 +1,211 @@
-//! `ebm train`: persistent-CD training of the image CNN energy, with checkpoints, metrics,
-//! sample grids after every epoch and resume.
+//! `ebm train`: persistent-CD training of the image CNN energy through the one training loop,
+//! with checkpoints, metrics, sample grids after every epoch and exact resume.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor};
 use clap::Args;
-use ebm_core::{SeededRng, device_from_word};
+use ebm_core::{CnnEnergy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
-use ebm_train::{MetricsLog, TrainConfig, Trainer};
-use indicatif::{ProgressBar, ProgressStyle};
+use ebm_train::{
+    Fit, FitConfig, FnBatches, Interrupt, NegativeConfig, RunDir, Stopped, TrainConfig, TrainError,
+    Trainer,
+};
 
+use crate::args::{FitArgs, RunArgs, set_flag};
 use crate::output::{host_images, write_grid, write_npy};
-use crate::run::{ModelSpec, RunDir, RunSpec};
+use crate::run::{ImageRunConfig, ModelSpec};
 
-/// Arguments of `ebm train`.
+/// Arguments of `ebm train`. On `--resume` the saved settings hold; a flag that differs from
+/// them is an error naming it.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training images: an IDX images file, a folder with IDX files, or an image folder.
-    #[arg(long, default_value = "datasets/mnist-4k")]
-    pub data: PathBuf,
-    /// Device: cpu, wgpu, vulkan or cuda.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// Epochs (passes over the data). The default fits the 15-minute budget on 2 CPU cores.
-    #[arg(long, default_value_t = 45)]
-    pub epochs: usize,
-    /// Run name: the run is written to `<runs-dir>/<name>`.
-    #[arg(long, default_value = "mnist")]
-    pub name: String,
-    /// Where runs live.
-    #[arg(long, default_value = "runs")]
-    pub runs_dir: PathBuf,
-    /// Continue the run from its last checkpoint (its saved settings win over these flags,
-    /// except `--epochs`, which can extend it).
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    fit: FitArgs,
+    /// Training images: an IDX images file, a folder with IDX files, or an image folder
+    /// [default: datasets/mnist-4k].
     #[arg(long)]
-    pub resume: bool,
-    /// Seed of the run.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Batch size.
+    data: Option<PathBuf>,
+    /// Batch size [default: 128].
     #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// Sampler steps per parameter step.
+    batch_size: Option<usize>,
+    /// Sampler steps per parameter step [default: 60].
     #[arg(long)]
-    pub sampler_steps: Option<usize>,
-    /// Replay-buffer capacity.
+    sampler_steps: Option<usize>,
+    /// Replay-buffer capacity [default: 8192].
     #[arg(long)]
-    pub buffer: Option<usize>,
-    /// Adam learning rate. The tutorial uses 1e-4 over 28,000 steps on full MNIST; 5e-4 gives
-    /// recognisable digits within the default 1,395 steps (measured, see BENCHMARKS.md).
-    #[arg(long, default_value_t = 5e-4)]
-    pub lr: f64,
-    /// CNN width `h`.
-    #[arg(long, default_value_t = 32)]
-    pub hidden: usize,
-    /// Use only the first N images (quick runs; kept in the run for `--resume`).
+    buffer: Option<usize>,
+    /// Adam learning rate [default: 5e-4]. The tutorial uses 1e-4 over 28,000 steps on full
+    /// MNIST; 5e-4 gives recognisable digits within the default 1,395 steps (BENCHMARKS.md).
     #[arg(long)]
-    pub limit: Option<usize>,
-    /// Stop after this many parameter steps in all (quick runs; checkpoints as usual).
+    lr: Option<f64>,
+    /// CNN width `h` [default: 32].
     #[arg(long)]
-    pub max_steps: Option<usize>,
-    /// Sampler steps of the fresh-chain grid written after every epoch.
-    #[arg(long, default_value_t = 256)]
-    pub fresh_steps: usize,
+    hidden: Option<usize>,
+    /// Train on a seeded, stratified sample of this many images (every class in proportion).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Sampler steps of the fresh-chain grid written after every epoch [default: 256].
+    #[arg(long)]
+    fresh_steps: Option<usize>,
 }
 
 /// Runs `ebm train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let device = device_from_word(&args.device)?;
-    let dir = RunDir::new(args.runs_dir.join(&args.name));
-    let (spec, mut trainer) = if args.resume {
-        let (mut spec, trainer) = dir.load_trainer(&device)?;
-        spec.epochs = args.epochs.max(spec.epochs);
-        (spec, trainer)
-    } else {
-        if dir.checkpoints().join("latest").exists() {
-            bail!(
-                "run {} already has checkpoints: continue it with `--resume` or pick another `--name`",
-                dir.root.display()
-            );
-        }
-        let mut train = TrainConfig::uva_images();
-        train.seed = args.seed;
-        if let Some(b) = args.batch_size {
-            train.batch_size = b;
-        }
-        if let Some(k) = args.sampler_steps {
-            train.sampler_steps = k;
-        }
-        train.optimizer.lr = args.lr;
-        if let (Some(c), ebm_train::NegativeConfig::Persistent { capacity, .. }) =
-            (args.buffer, &mut train.negatives)
-        {
-            *capacity = c;
-        }
-        let probe = load_images(&args.data, &LoadOptions::grey())
-            .with_context(|| format!("reading {}", args.data.display()))?;
-        if probe.height != probe.width {
-            bail!(
-                "{}: images are {}x{}; the CNN energy needs square images",
-                args.data.display(),
-                probe.width,
-                probe.height
-            );
-        }
-        let model = ModelSpec {
-            channels: probe.channels,
-            image_size: probe.height,
-            hidden: args.hidden,
-        };
-        let spec = RunSpec {
-            model,
-            data: args.data.clone(),
-            limit: args.limit,
-            epochs: args.epochs,
-            fresh_steps: args.fresh_steps,
-            train,
-        };
-        let net = spec
-            .model
-            .build(&device.clone().autodiff(), spec.train.seed)?;
-        let item = [
-            spec.model.channels,
-            spec.model.image_size,
-            spec.model.image_size,
-        ];
-        (spec.clone(), Trainer::new(net, spec.train.clone(), &item)?)
-    };
-    dir.write_spec(&spec)?;
-
-    let mut data = load_images(&spec.data, &LoadOptions::grey())
-        .with_context(|| format!("reading {}", spec.data.display()))?;
-    if let Some(limit) = spec.limit.filter(|&l| l < data.len()) {
-        data = data.select(&(0..limit).collect::<Vec<_>>())?;
-    }
-    let batch = spec.train.batch_size;
-    let per_epoch = data.len() / batch;
-    if per_epoch == 0 {
-        bail!("{} images are fewer than one batch of {batch}", data.len());
-    }
-    let mut total = spec.epochs * per_epoch;
-    if let Some(m) = args.max_steps {
-        total = total.min(m);
-    }
-    let start = trainer.steps_done();
-    let mut log = MetricsLog::open(&dir.metrics(), Some(start))?;
+    let device = args.run.device.device()?;
+    let dir = args.run.dir("mnist");
+    let config = settings(&args, &dir)?;
+    let data = training_images(&config)?;
+    dir.write_config(&config)?;
+    let net = config.model.build(&device.clone().autodiff(), config.train.seed)?;
+    let mut trainer = Trainer::new(net, config.train.clone(), &config.model.item_dims())?;
     println!(
-        "training the CNN energy on {} images ({}x{}x{}) with persistent CD, {} steps per epoch, steps {start}..{total}, device {}; writing {}",
+        "training the CNN energy on {} images ({}x{}x{}) with persistent CD, device {:?}; writing {}",
         data.len(),
         data.channels,
         data.height,
         data.width,
-        per_epoch,
-        args.device,
-        dir.root.display()
+        args.run.device,
+        dir.root().display()
     );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C kills at once; the first finishes the step and checkpoints.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
+    let batches = FnBatches::new(data.len(), |idx: &[usize]| -> Result<Tensor<4>, TrainError> {
+        data.batch(idx, &device).map_err(|e| TrainError::hook("reading a batch", e))
+    });
+    let outcome = Fit::new(&dir, config.fit.clone())
+        .resume(args.fit.resume)
+        .interrupt(Interrupt::on_ctrl_c())
+        .on_epoch(|t: &Trainer<4, CnnEnergy>, epoch| {
+            write_epoch_grids(&dir, t, &device, epoch, config.fresh_steps)
+                .map_err(|e| TrainError::hook(format!("pictures of epoch {epoch}"), e))
+        })
+        .run(&mut trainer, &batches)?;
+    if outcome.stopped != Stopped::Finished {
+        println!("stopped at step {} of {}: continue with --resume", outcome.state.step, outcome.total_steps);
+        return Ok(());
     }
-    let bar = ProgressBar::new(total as u64).with_position(start as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} steps, ETA {eta_precise} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    let every = spec.train.checkpoint_every;
-    for step in start..total {
-        let (epoch, within) = (step / per_epoch, step % per_epoch);
-        let order = epoch_order(&data, spec.train.seed, epoch);
-        let idx = &order[within * batch..(within + 1) * batch];
-        let m = trainer
-            .step(data.batch(idx, &device)?)
-            .with_context(|| format!("training step {}", step + 1))?;
-        log.write(&m)?;
-        bar.set_message(format!(
-            "loss {:+.4} E+ {:+.3} E- {:+.3}",
-            m.loss, m.e_pos, m.e_neg
-        ));
-        bar.inc(1);
-        let end_of_epoch = (step + 1) % per_epoch == 0;
-        if (step + 1) % every == 0
-            || end_of_epoch
-            || step + 1 == total
-            || stop.load(Ordering::SeqCst)
-        {
-            trainer.save_checkpoint(&dir.checkpoints())?;
-        }
-        if end_of_epoch {
-            write_epoch_grids(&dir, &trainer, &device, epoch + 1, spec.fresh_steps)?;
-        }
-        if stop.load(Ordering::SeqCst) {
-            bar.abandon_with_message("interrupted: checkpoint written, continue with --resume");
-            return Ok(());
-        }
-    }
-    bar.finish();
-    let n = 64;
-    let fresh = trainer.sample_fresh(
-        n,
-        spec.fresh_steps,
-        &device,
-        &mut SeededRng::new(spec.train.seed + 1),
-    )?;
-    let (values, dims) = host_images(fresh);
-    write_npy(&dir.root.join("samples.npy"), &values, &dims)?;
-    write_grid(&dir.root.join("samples.png"), &values, dims, 8, 2)?;
-    println!(
-        "done: {} steps; final samples in {}",
-        trainer.steps_done(),
-        dir.root.join("samples.png").display()
-    );
-    Ok(())
+    write_final_samples(&dir, &trainer, &device, &config)
 }
 
-/// The order of the data in `epoch`: a permutation drawn from the run seed and the epoch, so a
-/// resumed run sees the same batches as an uninterrupted one.
-fn epoch_order(data: &ImageSet, seed: u64, epoch: usize) -> Vec<usize> {
-    let mut rng = SeededRng::new(seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(epoch as u64 + 1)));
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    for i in (1..order.len()).rev() {
-        let j = (rng.uniform_f64() * (i + 1) as f64) as usize;
-        order.swap(i, j.min(i));
+/// The run's settings: saved (`--resume`), from `--config`, or the defaults, with the flags
+/// applied.
+fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
+    let resume = args.fit.resume;
+    let mut config = if resume {
+        dir.read_config::<ImageRunConfig>()?
+    } else if let Some(path) = &args.fit.config {
+        ebm_train::fit::read_config_file(path)?
+    } else {
+        defaults(args)?
+    };
+    set_flag(resume, "--data", &mut config.data, args.data.clone())?;
+    set_flag(resume, "--hidden", &mut config.model.hidden, args.hidden)?;
+    set_flag(resume, "--limit", &mut config.limit, args.limit.map(Some))?;
+    set_flag(resume, "--fresh-steps", &mut config.fresh_steps, args.fresh_steps)?;
+    let t = &mut config.train;
+    set_flag(resume, "--seed", &mut t.seed, args.fit.seed)?;
+    set_flag(resume, "--batch-size", &mut t.batch_size, args.batch_size)?;
+    set_flag(resume, "--sampler-steps", &mut t.sampler_steps, args.sampler_steps)?;
+    set_flag(resume, "--lr", &mut t.optimizer.lr, args.lr)?;
+    if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
+        set_flag(resume, "--buffer", capacity, args.buffer)?;
     }
-    order
+    config.sync();
+    args.fit.apply(&mut config.fit)?;
+    config.train.validate()?;
+    Ok(config)
+}
+
+/// The tutorial's recipe on the data's image shape.
+fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
+    let data = args.data.clone().unwrap_or_else(|| PathBuf::from("datasets/mnist-4k"));
+    let probe = read_images(&data)?;
+    if probe.height != probe.width {
+        bail!(
+            "{}: images are {}x{}; the CNN energy needs square images",
+            data.display(),
+            probe.width,
+            probe.height
+        );
+    }
+    let mut train = TrainConfig::uva_images();
+    train.optimizer.lr = 5e-4;
+    Ok(ImageRunConfig {
+        model: ModelSpec {
+            channels: probe.channels,
+            image_size: probe.height,
+            hidden: 32,
+        },
+        data,
+        limit: None,
+        fresh_steps: 256,
+        train,
+        fit: FitConfig::new(42, 128, 45),
+    })
+}
+
+fn read_images(path: &std::path::Path) -> Result<ImageSet> {
+    load_images(path, &LoadOptions::grey()).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The training images: all of them, or a stratified sample of `limit`.
+fn training_images(config: &ImageRunConfig) -> Result<ImageSet> {
+    let data = read_images(&config.data)?;
+    let m = &config.model;
+    if (data.channels, data.height, data.width) != (m.channels, m.image_size, m.image_size) {
+        bail!(
+            "{}: images are {}x{}x{}, the run's network takes {}x{}x{}",
+            config.data.display(),
+            data.channels,
+            data.height,
+            data.width,
+            m.channels,
+            m.image_size,
+            m.image_size
+        );
+    }
+    match config.limit.filter(|&l| l < data.len()) {
+        Some(limit) => Ok(data.stratified(limit, config.train.seed)?),
+        None => Ok(data),
+    }
 }
 
 /// Grids of the replay buffer and of fresh chains after an epoch.
 fn write_epoch_grids(
     dir: &RunDir,
-    trainer: &Trainer<4, ebm_core::CnnEnergy>,
-    device: &burn::tensor::Device,
+    trainer: &Trainer<4, CnnEnergy>,
+    device: &Device,
     epoch: usize,
     fresh_steps: usize,
 ) -> Result<()> {
     if let Some(buffer) = trainer.buffer() {
         let (values, dims) = host_images(buffer.head::<4>(64, device));
-        write_grid(
-            &dir.sample_file(&format!("epoch-{epoch:03}-buffer.png")),
-            &values,
-            dims,
-            8,
-            2,
-        )?;
+        let path = dir.sample_file(&format!("epoch-{epoch:03}-buffer.png"));
+        write_grid(&path, &values, dims, 8, 2)?;
     }
     let fresh = trainer.sample_fresh(64, fresh_steps, device, &mut SeededRng::new(epoch as u64))?;
     let (values, dims) = host_images(fresh);
-    write_grid(
-        &dir.sample_file(&format!("epoch-{epoch:03}-fresh.png")),
-        &values,
-        dims,
-        8,
-        2,
-    )
+    write_grid(&dir.sample_file(&format!("epoch-{epoch:03}-fresh.png")), &values, dims, 8, 2)
+}
+
+/// The final fresh samples as `samples.npy` and `samples.png`.
+fn write_final_samples(
+    dir: &RunDir,
+    trainer: &Trainer<4, CnnEnergy>,
+    device: &Device,
+    config: &ImageRunConfig,
+) -> Result<()> {
+    let mut rng = SeededRng::new(config.train.seed + 1);
+    let fresh = trainer.sample_fresh(64, config.fresh_steps, device, &mut rng)?;
+    let (values, dims) = host_images(fresh);
+    write_npy(&dir.file("samples.npy"), &values, &dims)?;
+    write_grid(&dir.file("samples.png"), &values, dims, 8, 2)?;
+    println!(
+        "done: {} steps; final samples in {}",
+        trainer.steps_done(),
+        dir.file("samples.png").display()
+    );
+    Ok(())
 }

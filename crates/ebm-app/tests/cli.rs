@@ -8,9 +8,21 @@ use common::ebm;
 
 #[test]
 fn train_resume_sample_score_and_restore_write_what_they_say() {
-    let dir = std::env::temp_dir().join(format!("ebm-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    train_and_resume(dir);
+    let run = dir.join("runs/tiny");
+    sample(dir, &run);
+    score(dir, &run);
+    restore(dir, &run);
+    refusals(dir);
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count()
+}
+
+fn train_and_resume(dir: &Path) {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
     let data = data.to_str().unwrap();
     let quick = [
@@ -30,13 +42,13 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
         "5",
     ];
 
-    let mut args = vec!["train", "--name", "tiny", "--epochs", "1"];
+    let mut args = vec!["train", "--run", "tiny", "--epochs", "1"];
     args.extend(quick);
-    let (ok, text) = ebm(&dir, &args);
+    let (ok, text) = ebm(dir, &args);
     assert!(ok, "{text}");
     let run = dir.join("runs/tiny");
     for f in [
-        "run.json",
+        "config.json",
         "metrics.jsonl",
         "samples.npy",
         "samples.png",
@@ -46,32 +58,23 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
     ] {
         assert!(run.join(f).is_file(), "missing {f}: {text}");
     }
-    let lines = std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .count();
-    assert_eq!(lines, 4, "32 images / batch 8 = 4 steps");
+    assert_eq!(lines(&run.join("metrics.jsonl")), 4, "32 images / batch 8 = 4 steps");
 
     // Training again under the same name without --resume is refused; --resume extends the run.
-    let (ok, text) = ebm(&dir, &args);
+    let (ok, text) = ebm(dir, &args);
     assert!(!ok && text.contains("--resume"), "{text}");
-    let (ok, text) = ebm(
-        &dir,
-        &["train", "--name", "tiny", "--resume", "--epochs", "2"],
-    );
+    let (ok, text) = ebm(dir, &["train", "--run", "tiny", "--resume", "--epochs", "2"]);
     assert!(ok, "{text}");
-    let lines = std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .count();
-    assert_eq!(lines, 8);
+    assert_eq!(lines(&run.join("metrics.jsonl")), 8);
     assert_eq!(
         std::fs::read_to_string(run.join("checkpoints/latest")).unwrap(),
         "step-00000008"
     );
+}
 
+fn sample(dir: &Path, run: &Path) {
     let (ok, text) = ebm(
-        &dir,
+        dir,
         &[
             "sample",
             "--run",
@@ -94,9 +97,11 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
         (3 * 30 + 2) * 3,
         "3 frames of 28 px with 2 px borders, drawn 3x"
     );
+}
 
+fn score(dir: &Path, run: &Path) {
     let (ok, text) = ebm(
-        &dir,
+        dir,
         &[
             "score",
             "--run",
@@ -119,18 +124,20 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
         "header + 16 data + 16 noise + 16 flipped"
     );
     let (ok, text) = ebm(
-        &dir,
+        dir,
         &["score", "--run", "runs/tiny", "--outliers", "/no/such/set"],
     );
     assert!(!ok && text.contains("/no/such/set"), "{text}");
+}
 
+fn restore(dir: &Path, run: &Path) {
     for (cmd, extra) in [
         ("denoise", vec!["--sigma", "0.3"]),
         ("inpaint", vec!["--mask", "random", "--missing", "0.4"]),
     ] {
         let mut a = vec![cmd, "--run", "runs/tiny", "--n", "4", "--steps", "3"];
         a.extend(extra);
-        let (ok, text) = ebm(&dir, &a);
+        let (ok, text) = ebm(dir, &a);
         assert!(ok, "{text}");
         assert!(
             text.contains("PSNR corrupted vs clean") && text.contains("restored vs clean"),
@@ -142,17 +149,23 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
             "{text}"
         );
     }
-    let (ok, text) = ebm(
-        &dir,
-        &["inpaint", "--run", "runs/tiny", "--mask", "diagonal"],
-    );
+    let (ok, text) = ebm(dir, &["inpaint", "--run", "runs/tiny", "--mask", "diagonal"]);
     assert!(!ok && text.contains("diagonal"), "{text}");
+    // Images of another size than the network's are an error naming the file, not a panic.
+    let small = dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    image::GrayImage::new(20, 20).save(small.join("a.png")).unwrap();
+    let (ok, text) = ebm(dir, &["denoise", "--run", "runs/tiny", "--data", small.to_str().unwrap()]);
+    assert!(!ok && text.contains("20x20") && !text.contains("panicked"), "{text}");
+}
 
-    let (ok, text) = ebm(&dir, &["sample", "--run", "runs/absent"]);
+fn refusals(dir: &Path) {
+    let (ok, text) = ebm(dir, &["sample", "--run", "runs/absent"]);
     assert!(!ok && text.contains("does not exist"), "{text}");
-    let (ok, text) = ebm(&dir, &["train", "--name", "x", "--data", "/no/such/path"]);
+    let (ok, text) = ebm(dir, &["train", "--run", "x", "--data", "/no/such/path"]);
     assert!(!ok && text.contains("/no/such/path"), "{text}");
-    let (ok, text) = ebm(&dir, &["train", "--name", "y", "--device", "tpu"]);
-    assert!(!ok && text.contains("unknown device"), "{text}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, text) = ebm(dir, &["train", "--run", "y", "--device", "tpu"]);
+    assert!(!ok && text.contains("tpu") && text.contains("possible values"), "{text}");
+    let (ok, text) = ebm(dir, &["train", "--run", "z", "--batch-size", "0"]);
+    assert!(!ok && text.contains("batch_size") && !text.contains("panicked"), "{text}");
 }

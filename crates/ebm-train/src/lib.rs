@@ -7,8 +7,11 @@
 //! - [`loss`]: the CD loss with energy regularisation.
 //! - [`sampler`]: running a configured kernel to make negatives.
 //! - [`buffer`]: the replay buffer of persistent CD.
-//! - [`trainer`]: the loop, checkpoints (atomic) and resume.
-//! - [`metrics`]: per-step metrics as JSON lines.
+//! - [`fit`]: the one training loop ([`Fit`], [`Learner`]), the run folder ([`RunDir`]), atomic
+//!   checkpoints, metrics as JSON lines, progress, Ctrl-C.
+//! - [`trainer`]: the contrastive-divergence step ([`Trainer`]); [`trainer_io`]: its checkpoint
+//!   files and its [`Learner`] implementation.
+//! - [`metrics`]: what a CD step measured.
 //! - [`eval`]: exact held-out NLL in 2-D by quadrature, a Gaussian KDE baseline, MMD².
 //! - [`rbm`]: CD-k and persistent CD for the RBM ([`RbmTrainer`]), checkpoints.
 //! - [`error`][]: [`TrainError`].
@@ -17,18 +20,24 @@ pub mod buffer;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod fit;
 pub mod loss;
 pub mod metrics;
 pub mod rbm;
 pub mod sampler;
 pub mod trainer;
+pub mod trainer_io;
 
 pub use buffer::ReplayBuffer;
 pub use config::{InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig};
 pub use error::TrainError;
 pub use eval::{EvalError, ExactNll, Kde, KdeFit, MeanSe, Mmd, exact_nll, mmd, mmd2_unbiased};
 pub use loss::contrastive_loss;
-pub use metrics::{MetricsLog, StepMetrics};
+pub use fit::{
+    Batches, CheckpointStore, Fit, FitConfig, FitOutcome, FitState, FnBatches, Interrupt, Learner,
+    MetricsLog, OnDivergence, RunDir, StepRecord, Stopped, epoch_order,
+};
+pub use metrics::StepMetrics;
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use sampler::run_kernel;
 pub use trainer::Trainer;

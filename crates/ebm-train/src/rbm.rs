@@ -13,7 +13,6 @@
 //! continues it across parameter steps. Adam makes the steps, with optional L2 weight decay.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
@@ -26,6 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
+use crate::fit::durable::write_synced;
+use crate::fit::{CheckpointStore, FitState, Learner};
 use crate::trainer::save_model_and_optimizer;
 
 /// Every setting of an RBM training run.
@@ -109,16 +110,12 @@ impl RbmTrainConfig {
 /// What one RBM parameter step measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RbmStepMetrics {
-    /// Parameter steps done (1-based).
-    pub step: usize,
     /// Mean free energy of the data batch.
     pub free_energy_data: f64,
     /// Mean free energy of the negatives.
     pub free_energy_model: f64,
     /// Mean squared error of the mean-field reconstruction `sigmoid(b + sigmoid(c + v W) W^T)`.
     pub reconstruction_error: f64,
-    /// Wall-clock seconds of the step.
-    pub seconds: f64,
 }
 
 /// What a checkpoint stores besides the model and optimiser.
@@ -147,6 +144,7 @@ pub struct RbmTrainer {
     rng: SeededRng,
     chains: Option<Tensor<2>>,
     step: usize,
+    device: Device,
 }
 
 impl RbmTrainer {
@@ -180,6 +178,7 @@ impl RbmTrainer {
             config,
             chains: None,
             step: 0,
+            device: device.clone(),
         })
     }
 
@@ -208,7 +207,6 @@ impl RbmTrainer {
     /// CD-k starts the negatives' chains at the batch; PCD continues its persistent chains (one
     /// per batch item, started at the first batch, restarted at the batch if its size changes).
     pub fn step(&mut self, data: Tensor<2>) -> Result<RbmStepMetrics, TrainError> {
-        let t0 = Instant::now();
         let [n, nv] = data.dims();
         if n == 0 || nv != self.model.n_visible() {
             return Err(TrainError::Batch {
@@ -235,11 +233,9 @@ impl RbmTrainer {
             .free_energy(Tensor::cat(vec![data, negatives], 0));
         let (loss, mean_pos, mean_neg) =
             contrastive_loss(f.clone().narrow(0, 0, n), f.narrow(0, n, n), 0.0);
-        let stats = Tensor::cat(vec![mean_pos.inner(), mean_neg.inner(), recon_err], 0)
-            .into_data()
-            .try_to_vec_as::<f64>()
-            .unwrap_or_default();
-        let (fp, fm, re) = (stats[0], stats[1], stats[2]);
+        let stats = Tensor::cat(vec![mean_pos.inner(), mean_neg.inner(), recon_err], 0);
+        let stats = crate::trainer::host_values(stats.into_data(), "free energies")?;
+        let (fp, fm, re) = (stats[0] as f64, stats[1] as f64, stats[2] as f64);
         if !(fp.is_finite() && fm.is_finite()) {
             return Err(TrainError::NonFinite {
                 step: self.step + 1,
@@ -252,33 +248,19 @@ impl RbmTrainer {
         self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
         self.step += 1;
         Ok(RbmStepMetrics {
-            step: self.step,
             free_energy_data: fp,
             free_energy_model: fm,
             reconstruction_error: re,
-            seconds: t0.elapsed().as_secs_f64(),
         })
     }
 
     /// Writes `model.bpk`, `optimizer.bpk` and `state.json` (step, RNG, settings, persistent
-    /// chains) into `dir` through a temporary directory renamed into place.
-    pub fn save(&self, dir: &Path) -> Result<PathBuf, TrainError> {
-        let err = |p: &Path, e: &dyn std::fmt::Display| TrainError::checkpoint(p, e);
-        let parent = dir.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|e| err(parent, &e))?;
-        let tmp = parent.join(format!(
-            ".{}.tmp",
-            dir.file_name().and_then(|n| n.to_str()).unwrap_or("rbm")
-        ));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, &e))?;
-        save_model_and_optimizer(&tmp, &self.model, &self.optim)?;
+    /// chains) into the directory `dir`.
+    pub fn save_to(&self, dir: &Path) -> Result<(), TrainError> {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+        save_model_and_optimizer(dir, &self.model, &self.optim)?;
         let chains = match &self.chains {
-            Some(c) => Some(
-                c.to_data()
-                    .try_to_vec_as::<f32>()
-                    .map_err(|e| err(&tmp, &format!("{e:?}")))?,
-            ),
+            Some(c) => Some(crate::trainer::host_values(c.to_data(), "persistent chains")?),
             None => None,
         };
         let state = RbmCheckpoint {
@@ -288,38 +270,45 @@ impl RbmTrainer {
             config: self.config.clone(),
             chains,
         };
-        let state_path = tmp.join("state.json");
-        std::fs::write(
-            &state_path,
-            serde_json::to_string_pretty(&state).expect("state serialises"),
-        )
-        .map_err(|e| err(&state_path, &e))?;
-        let _ = std::fs::remove_dir_all(dir);
-        std::fs::rename(&tmp, dir).map_err(|e| err(dir, &e))?;
-        Ok(dir.to_path_buf())
+        let json = serde_json::to_vec_pretty(&state)
+            .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
+        write_synced(&dir.join("state.json"), &json)
     }
 
-    /// Resumes from a checkpoint written by [`RbmTrainer::save`], parameters on `device`
+    /// Writes a checkpoint into the store at `dir` (atomic and durable, the two newest kept).
+    /// For training runs, [`Fit`](crate::fit::Fit) does this itself.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf, TrainError> {
+        let state = FitState {
+            step: self.step,
+            ..FitState::default()
+        };
+        CheckpointStore::new(dir).save(self.step, &state, |d| self.save_to(d))
+    }
+
+    /// Resumes from the newest checkpoint of the store at `dir`, parameters on `device`
     /// (autodiff).
     pub fn resume(dir: &Path, device: &Device) -> Result<Self, TrainError> {
+        let ckpt = CheckpointStore::new(dir)
+            .latest()
+            .ok_or_else(|| TrainError::checkpoint(dir, "no checkpoint to resume from"))?;
+        Self::load_from(&ckpt, device)
+    }
+
+    /// The trainer saved in the checkpoint directory `dir` by [`RbmTrainer::save_to`].
+    pub fn load_from(dir: &Path, device: &Device) -> Result<Self, TrainError> {
         let state_path = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
-        let state: RbmCheckpoint = serde_json::from_str(&text)
-            .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
+        let state = read_state(&state_path)?;
         state.config.validate()?;
         let model = load_rbm(dir, &device.clone().autodiff())?;
         let optim_path = dir.join("optimizer.bpk");
         let optim = adam(&state.config).load(&optim_path).map_err(|e| {
             TrainError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
         })?;
+        let nv = state.n_visible;
         let chains = match state.chains {
-            Some(v) if v.len() % state.n_visible.max(1) == 0 => {
-                let n = v.len() / state.n_visible.max(1);
-                Some(Tensor::from_data(
-                    TensorData::new(v, [n, state.n_visible]),
-                    device,
-                ))
+            Some(v) if nv > 0 && v.len() % nv == 0 => {
+                let n = v.len() / nv;
+                Some(Tensor::from_data(TensorData::new(v, [n, nv]), device))
             }
             Some(_) => {
                 return Err(TrainError::checkpoint(
@@ -336,17 +325,55 @@ impl RbmTrainer {
             rng: state.rng,
             chains,
             step: state.step,
+            device: device.clone(),
         })
+    }
+}
+
+fn read_state(path: &Path) -> Result<RbmCheckpoint, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::checkpoint(path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(path, format!("corrupt: {e}")))
+}
+
+impl Learner for RbmTrainer {
+    type Batch = Tensor<2>;
+    type Metrics = RbmStepMetrics;
+
+    fn step(&mut self, batch: Tensor<2>) -> Result<RbmStepMetrics, TrainError> {
+        RbmTrainer::step(self, batch)
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
+        self.save_to(dir)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
+        *self = Self::load_from(dir, &self.device.clone())?;
+        Ok(())
+    }
+
+    fn summary(&self, m: &RbmStepMetrics) -> String {
+        format!(
+            "F(data) {:+.2} F(model) {:+.2} recon {:.4}",
+            m.free_energy_data, m.free_energy_model, m.reconstruction_error
+        )
+    }
+
+    fn scale_learning_rate(&mut self, factor: f64) -> Result<(), TrainError> {
+        self.config.lr *= factor;
+        Ok(())
+    }
+
+    fn reseed(&mut self, salt: u64) -> Result<(), TrainError> {
+        self.rng = SeededRng::new(self.config.seed ^ 0x5eed ^ salt.wrapping_mul(0xa076_1d64_78bd_642f));
+        Ok(())
     }
 }
 
 /// Loads the RBM of a checkpoint directory (its `model.bpk` and `state.json`) onto `device`.
 pub fn load_rbm(dir: &Path, device: &Device) -> Result<Rbm, TrainError> {
     let state_path = dir.join("state.json");
-    let text =
-        std::fs::read_to_string(&state_path).map_err(|e| TrainError::checkpoint(&state_path, e))?;
-    let state: RbmCheckpoint = serde_json::from_str(&text)
-        .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
+    let state = read_state(&state_path)?;
     let template = Rbm::new(state.n_visible, state.config.n_hidden, 0.0, 0, device)
         .map_err(|e| TrainError::checkpoint(&state_path, e))?;
     let model_path = dir.join("model.bpk");

@@ -7,7 +7,7 @@ use ebm_core::burn::optim::{AdamConfig, GradientsParams};
 use ebm_core::burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Energy, MlpEnergy, MlpEnergyConfig, SeededRng};
 use ebm_train::{
-    InitDistribution, MetricsLog, NegativeConfig, OptimizerConfig, SamplerConfig, StepMetrics,
+    InitDistribution, MetricsLog, NegativeConfig, OptimizerConfig, SamplerConfig, StepMetrics, StepRecord,
     TrainConfig, TrainError, Trainer, contrastive_loss,
 };
 
@@ -296,24 +296,22 @@ fn metrics_log_drops_lines_past_the_resumed_step() {
     let path = dir.join("metrics.jsonl");
     let mut log = MetricsLog::open(&path, None).unwrap();
     for step in 1..=5 {
-        log.write(&StepMetrics {
-            step,
+        let values = StepMetrics {
             loss: 0.0,
             e_pos: 0.0,
             e_neg: 0.0,
             acceptance: None,
             grad_norm: 0.0,
             lr: 0.1,
-            seconds: 0.0,
-        })
-        .unwrap();
+        };
+        log.write(&StepRecord { step, epoch: 1, seconds: 0.0, values }).unwrap();
     }
     drop(log);
     MetricsLog::open(&path, Some(3)).unwrap();
-    let steps: Vec<usize> = MetricsLog::read(&path)
+    let steps: Vec<u64> = MetricsLog::read(&path)
         .unwrap()
         .iter()
-        .map(|m| m.step)
+        .map(|m| m["step"].as_u64().unwrap())
         .collect();
     assert_eq!(steps, vec![1, 2, 3]);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,0 +1,162 @@
+//! Arguments every command shares: the run folder, the device, the seed, and how a training
+//! run starts, resumes and stops.
+
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+use clap::{Args, ValueEnum};
+use ebm_core::{BackendKind, device_from_word};
+use ebm_train::{FitConfig, OnDivergence, RunDir};
+
+/// The backend to run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// burn's pure-Rust `flex` backend on the CPU (always built).
+    Cpu,
+    /// burn `wgpu` on the best GPU adapter (build with `--features wgpu`).
+    Wgpu,
+    /// burn `wgpu` through Vulkan with SPIR-V kernels (build with `--features vulkan`).
+    Vulkan,
+    /// burn `cuda` on NVIDIA GPUs (build with `--features cuda`).
+    Cuda,
+}
+
+impl DeviceArg {
+    /// The burn device; an error naming the Cargo feature if the backend is not compiled in.
+    pub fn device(self) -> Result<Device> {
+        let kind = match self {
+            Self::Cpu => BackendKind::Cpu,
+            Self::Wgpu => BackendKind::Wgpu,
+            Self::Vulkan => BackendKind::Vulkan,
+            Self::Cuda => BackendKind::Cuda,
+        };
+        Ok(device_from_word(kind.word())?)
+    }
+}
+
+/// The run folder and the device: what every command that reads or writes a run takes.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The run folder: a path, or a name under `runs/`.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+}
+
+impl RunArgs {
+    /// The run folder, `runs/<default>` when `--run` is not given.
+    pub fn dir(&self, default: &str) -> RunDir {
+        RunDir::resolve(self.run.as_deref().unwrap_or(Path::new(default)))
+    }
+
+    /// The run folder of a command that reads a trained run: it must exist.
+    pub fn existing(&self, default: &str) -> Result<RunDir> {
+        let dir = self.dir(default);
+        if !dir.root().is_dir() {
+            bail!(
+                "run folder {} does not exist (train one first, or name it with --run)",
+                dir.root().display()
+            );
+        }
+        Ok(dir)
+    }
+}
+
+/// How a training run starts, resumes and stops: the flags of the one training loop.
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// Continue the run from its last checkpoint with its saved settings; flags that conflict
+    /// with them are an error (only --epochs, --max-steps and --minutes may change).
+    #[arg(long)]
+    pub resume: bool,
+    /// Start a new run from the settings in this file (a run's `config.json`); flags given as
+    /// well override it.
+    #[arg(long, conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+    /// Seed of the run (data order, initialisation, samplers).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Epochs (passes over the training data).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Stop after this many parameter steps in all.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Stop (with a checkpoint) after this many minutes of training in all.
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// When a step diverges (NaN or infinite loss, energy or gradient): `stop` with an error,
+    /// or `restore` the last checkpoint, halve the learning rate, reseed and go on.
+    #[arg(long, value_enum)]
+    pub on_divergence: Option<DivergenceArg>,
+    /// With `--on-divergence restore`: the most restores before the run stops.
+    #[arg(long, default_value_t = 3)]
+    pub max_restores: usize,
+}
+
+/// What a divergence does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DivergenceArg {
+    /// Stop with an error; the last checkpoint is kept.
+    Stop,
+    /// Restore the last checkpoint, halve the learning rate, reseed, go on.
+    Restore,
+}
+
+impl FitArgs {
+    /// Applies the loop flags to `fit` (the saved or default settings). Every flag may change
+    /// on a new run; on `--resume`, only the length of the run may, and the divergence policy.
+    pub fn apply(&self, fit: &mut FitConfig) -> Result<()> {
+        if let Some(seed) = self.seed {
+            keep_on_resume(self.resume, "--seed", &fit.seed, &seed)?;
+            fit.seed = seed;
+        }
+        if let Some(e) = self.epochs {
+            fit.epochs = e;
+        }
+        if let Some(m) = self.max_steps {
+            fit.max_steps = Some(m);
+        }
+        if let Some(m) = self.minutes {
+            fit.budget_seconds = Some(m * 60.0);
+        }
+        match self.on_divergence {
+            Some(DivergenceArg::Stop) => fit.on_divergence = OnDivergence::Stop,
+            Some(DivergenceArg::Restore) => {
+                fit.on_divergence = OnDivergence::Restore {
+                    max_restores: self.max_restores,
+                }
+            }
+            None => {}
+        }
+        Ok(fit.validate()?)
+    }
+}
+
+/// Sets `*saved = flag` for a new run; on resume, a flag that differs from the saved value is
+/// an error naming it.
+pub fn set_flag<T: PartialEq + Debug + Clone>(
+    resume: bool,
+    name: &str,
+    saved: &mut T,
+    flag: Option<T>,
+) -> Result<()> {
+    if let Some(v) = flag {
+        keep_on_resume(resume, name, saved, &v)?;
+        *saved = v;
+    }
+    Ok(())
+}
+
+fn keep_on_resume<T: PartialEq + Debug>(resume: bool, name: &str, saved: &T, flag: &T) -> Result<()> {
+    if resume && saved != flag {
+        bail!(
+            "{name} {flag:?} conflicts with the resumed run's saved value {saved:?}: drop the flag to continue the run as it was, or start a new run"
+        );
+    }
+    Ok(())
+}
