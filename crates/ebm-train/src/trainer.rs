@@ -181,7 +181,15 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             let sign = if i < n { 1.0 } else { -1.0 };
             ((sign + 2.0 * alpha * e as f64) / n as f64) as f32
         };
-        let (stats, grads) = match self.model.weighted_param_grads(both.clone(), &weight) {
+        let fast = self
+            .model
+            .host()
+            .and_then(|h| h.weighted_param_grads(both.clone(), &weight));
+        let fast = fast.transpose().map_err(|err| TrainError::Batch {
+            got: both.dims().to_vec(),
+            reason: err.to_string(),
+        })?;
+        let (stats, grads) = match fast {
             // The energy formed its parameter gradient itself (the CNN on the CPU): the loss
             // statistics come from its energies, on the host.
             Some((energies, grads)) => {
