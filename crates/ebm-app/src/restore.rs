@@ -154,11 +154,15 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         );
     };
     let kernel = kernel?;
+    let dims = [n, sel.channels, sel.height, sel.width];
+    let model = trainer.model().valid();
+    let fits = model.check_input(dims);
+    fits.with_context(|| format!("the images of {} do not fit the model", path.display()))?;
     Ok(Prepared {
-        dims: [n, sel.channels, sel.height, sel.width],
+        dims,
         clean: sel.images,
         device,
-        model: trainer.model().valid(),
+        model,
         kernel,
         out: args
             .out
@@ -179,7 +183,7 @@ fn descend(
 ) -> Vec<f32> {
     let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, p.dims), &p.device);
     let fixed = observed.map(|(m, v)| (t(m.to_vec()), t(v.to_vec())));
-    let snapshot = p.model.snapshot();
+    let snapshot = p.model.host().and_then(|h| h.snapshot());
     let energy: &dyn Energy<4> = snapshot.as_deref().unwrap_or(&p.model);
     let mut state = p.kernel.init(energy, t(start));
     for _ in 0..steps {

@@ -9,14 +9,10 @@
 //! `Z` is intractable in general, so most of the toolkit works with energy differences,
 //! `log p(x) - log p(x') = E(x') - E(x)`, and with the input gradient `dE/dx`.
 
-use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorReadError};
 
 use crate::error::EnergyError;
-
-/// The weight `c_i = dL/dE_i` of item `i` of a batch, given its energy `E_i`: the derivative of a
-/// loss `L` that depends on each item only through its energy (contrastive divergence's does).
-pub type ItemWeight<'a> = dyn Fn(usize, f32) -> f32 + Sync + 'a;
+use crate::host::HostEnergy;
 
 /// A scalar energy over a batch of inputs of rank `D`.
 ///
@@ -53,38 +49,13 @@ pub trait Energy<const D: usize> {
         autodiff_energy_and_grad(self, x)
     }
 
-    /// The energies `[N]` of `x` and the gradient with respect to the energy's parameters of
-    /// `L = sum_i c_i E(x_i)`, `c_i = weight(i, E(x_i))`, where the energy can form it without
-    /// the autodiff tape; `None` (the default) means "use autodiff".
+    /// The CPU fast paths of this energy ([`HostEnergy`]: host-buffer input gradients, parameter
+    /// gradients without the autodiff tape, a snapshot for a sampler's inner loop), or `None`
+    /// (the default) where it has none and callers use the tensor methods above.
     ///
-    /// With `c_i = dL/dE_i` this is the parameter gradient of any loss that depends on each item
-    /// only through its energy. Trainers try it first and fall back to autodiff on `None`.
-    fn weighted_param_grads(
-        &self,
-        x: Tensor<D>,
-        weight: &ItemWeight<'_>,
-    ) -> Option<(Tensor<1>, GradientsParams)> {
-        let _ = (x, weight);
-        None
-    }
-
-    /// [`Energy::energy_and_grad`] on host memory: `x` holds the batch row-major with shape
-    /// `dims`; out come the energies `[N]` and the gradient in `x`'s layout. `None` (the default)
-    /// where the energy has no host path; samplers then use the tensor method.
-    ///
-    /// The CNN energy implements it on the CPU, where it saves the tensor round trips of a
-    /// sampler's inner loop.
-    fn energy_and_grad_host(&self, x: &[f32], dims: [usize; D]) -> Option<(Vec<f32>, Vec<f32>)> {
-        let _ = (x, dims);
-        None
-    }
-
-    /// A copy of this energy prepared for many evaluations with unchanged parameters (a sampler's
-    /// inner loop), or `None` (the default) where preparing saves nothing.
-    ///
-    /// The CNN energy on the CPU returns its parameters laid out once for its kernels, instead of
-    /// once per call. The snapshot is a plain value: it does not see later parameter updates.
-    fn snapshot(&self) -> Option<Box<dyn Energy<D> + '_>> {
+    /// Only wrappers that leave the energy unchanged (`&E`, `Box<E>`, `Arc<E>`) forward it: a
+    /// composition or a tempered energy is a different function and has no host path of its own.
+    fn host(&self) -> Option<&dyn HostEnergy<D>> {
         None
     }
 
@@ -135,14 +106,21 @@ pub fn autodiff_energy_and_grad<const D: usize, E: Energy<D> + ?Sized>(
     (e.inner(), g)
 }
 
-/// Fails with [`EnergyError::NonFinite`] if any energy of the batch is NaN or infinite.
+/// Fails with [`EnergyError::NonFinite`] if any energy of the batch is NaN or infinite, and with
+/// [`EnergyError::ReadBack`] if the energies cannot be read back (an unreadable batch is not a
+/// finite one).
 ///
 /// This reads the energies back to the host: call it once per iteration, not inside a hot loop.
 pub fn check_finite(what: &str, energies: &Tensor<1>) -> Result<(), EnergyError> {
-    let values = energies
-        .to_data()
-        .try_to_vec_as::<f64>()
-        .unwrap_or_default();
+    check_finite_read(what, energies.try_to_vec_as::<f64>())
+}
+
+/// [`check_finite`] on the result of reading the energies back.
+fn check_finite_read(
+    what: &str,
+    read: Result<Vec<f64>, TensorReadError>,
+) -> Result<(), EnergyError> {
+    let values = read.map_err(|err| EnergyError::read_back(what, err))?;
     match values.iter().position(|v| !v.is_finite()) {
         Some(index) => Err(EnergyError::NonFinite {
             what: what.to_string(),
@@ -153,7 +131,8 @@ pub fn check_finite(what: &str, energies: &Tensor<1>) -> Result<(), EnergyError>
     }
 }
 
-/// Forwards every method, so `&E`, `Box<E>` and `Box<dyn Energy<D>>` are energies too.
+/// Forwards every method, so `&E`, `Box<E>`, `Arc<E>` and `Box<dyn Energy<D>>` are energies too
+/// (with the same host paths).
 macro_rules! forward_energy {
     ($($ty:ty),*) => {$(
         impl<const D: usize, E: Energy<D> + ?Sized> Energy<D> for $ty {
@@ -172,25 +151,46 @@ macro_rules! forward_energy {
             fn energy_and_grad(&self, x: Tensor<D>) -> (Tensor<1>, Tensor<D>) {
                 (**self).energy_and_grad(x)
             }
-            fn weighted_param_grads(
-                &self,
-                x: Tensor<D>,
-                weight: &ItemWeight<'_>,
-            ) -> Option<(Tensor<1>, GradientsParams)> {
-                (**self).weighted_param_grads(x, weight)
-            }
-            fn energy_and_grad_host(
-                &self,
-                x: &[f32],
-                dims: [usize; D],
-            ) -> Option<(Vec<f32>, Vec<f32>)> {
-                (**self).energy_and_grad_host(x, dims)
-            }
-            fn snapshot(&self) -> Option<Box<dyn Energy<D> + '_>> {
-                (**self).snapshot()
+            fn host(&self) -> Option<&dyn HostEnergy<D>> {
+                (**self).host()
             }
         }
     )*};
 }
 
 forward_energy!(&E, Box<E>, std::sync::Arc<E>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn check_finite_names_the_first_bad_item() {
+        let e = Tensor::<1>::from_data(
+            TensorData::new(vec![0.0f32, 1.0, f32::NAN], [3]),
+            &Device::flex(),
+        );
+        assert!(matches!(
+            check_finite("test", &e),
+            Err(EnergyError::NonFinite { index: 2, .. })
+        ));
+        assert_eq!(check_finite("test", &e.slice(0..2)), Ok(()));
+    }
+
+    #[test]
+    fn an_unreadable_batch_is_an_error_not_a_pass() {
+        // Negative control of the old `unwrap_or_default()`: a failed read gave an empty vector,
+        // in which no item is non-finite.
+        let failed = Err(TensorReadError::InvalidShape {
+            expected: 3,
+            actual: 0,
+        });
+        let err = check_finite_read("energies", failed).unwrap_err();
+        assert!(
+            matches!(&err, EnergyError::ReadBack { what, .. } if what == "energies"),
+            "{err}"
+        );
+        assert_eq!(check_finite_read("energies", Ok(vec![])), Ok(()));
+    }
+}

@@ -36,9 +36,28 @@ pub enum EnergyError {
         /// The value found.
         value: f64,
     },
+    /// A tensor could not be read back to the host (a backend or conversion failure).
+    #[error("{what}: could not read the tensor back to the host: {reason}")]
+    ReadBack {
+        /// What was being read.
+        what: String,
+        /// The backend's error, in words (burn's read errors are neither `Clone` nor
+        /// `PartialEq`, which this enum is).
+        reason: String,
+    },
     /// A quadrature request is malformed (bad box, too few points, wrong dimension).
     #[error("quadrature: {0}")]
     Quadrature(String),
+}
+
+impl EnergyError {
+    /// A [`EnergyError::ReadBack`] for `what`, keeping the cause's message.
+    pub fn read_back(what: &str, cause: impl std::fmt::Display) -> Self {
+        Self::ReadBack {
+            what: what.to_string(),
+            reason: cause.to_string(),
+        }
+    }
 }
 
 /// A device word could not be turned into a device.

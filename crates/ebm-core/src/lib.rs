@@ -9,6 +9,8 @@
 //!
 //! - [`Energy`]: a batch in, one energy per item out, with the input gradient from one backward
 //!   pass ([`energy`]).
+//! - [`HostEnergy`]: an energy's CPU fast paths (host-buffer gradients, tape-free parameter
+//!   gradients, a sampler snapshot), reached through [`Energy::host`] ([`host`]).
 //! - [`ModuleEnergy`]: any burn `Module` with a batch forward as an energy ([`module_energy`]).
 //! - Neural energies: [`MlpEnergy`] and the UvA image [`CnnEnergy`] ([`neural`]).
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
@@ -22,6 +24,7 @@ pub mod analytic;
 pub mod device;
 pub mod energy;
 pub mod error;
+pub mod host;
 pub mod module_energy;
 pub mod neural;
 pub mod quadrature;
@@ -30,10 +33,11 @@ pub mod rng;
 
 pub use analytic::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, Tempered};
 pub use device::{BackendKind, device_from_word};
-pub use energy::{Energy, ItemWeight, autodiff_energy_and_grad, check_finite};
+pub use energy::{Energy, autodiff_energy_and_grad, check_finite};
 pub use error::{DeviceError, EnergyError};
+pub use host::{HostEnergy, ItemWeight};
 pub use module_energy::{EnergyOutput, ModuleEnergy};
-pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, MlpEnergy, MlpEnergyConfig};
+pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, HostGrads, MlpEnergy, MlpEnergyConfig};
 pub use quadrature::{Grid, Normalisation, normalise};
 pub use rbm::{BaseRateRbm, Rbm, RbmParams};
 pub use rng::SeededRng;

@@ -94,8 +94,9 @@ impl Sgld {
     /// One step on host buffers, for the CPU (`flex`) with a shared step size: the same
     /// arithmetic in the same order as the tensor path (so the same result), in two loops instead
     /// of eight element-wise tensor operations. The gradient comes from
-    /// [`Energy::energy_and_grad_host`] where the energy has a host path (no tensor round trip),
-    /// else from [`Energy::energy_and_grad`]. `None` if the positions cannot be read as `f32`.
+    /// [`HostEnergy::energy_and_grad_host`](ebm_core::HostEnergy::energy_and_grad_host) where the
+    /// energy has a host path that takes the batch (no tensor round trip), else from
+    /// [`Energy::energy_and_grad`]. `None` if the positions cannot be read as `f32`.
     fn step_host<const D: usize, E: Energy<D> + ?Sized>(
         &self,
         energy: &E,
@@ -116,9 +117,9 @@ impl Sgld {
         for (x, z) in x.iter_mut().zip(noise) {
             *x = (*x + z * sigma).clamp(lo, hi);
         }
-        let (e_noised, g) = match energy.energy_and_grad_host(&x, dims) {
-            Some((e, g)) => (Tensor::from_data(TensorData::new(e, [dims[0]]), &device), g),
-            None => {
+        let (e_noised, g) = match energy.host().map(|h| h.energy_and_grad_host(&x, dims)) {
+            Some(Ok((e, g))) => (Tensor::from_data(TensorData::new(e, [dims[0]]), &device), g),
+            _ => {
                 let noised = Tensor::<D>::from_data(TensorData::new(x.clone(), dims), &device);
                 let (e, g) = energy.energy_and_grad(noised);
                 (e, g.try_to_vec_as::<f32>().ok()?)
@@ -281,7 +282,10 @@ mod tests {
         // The CNN's host gradient (`energy_and_grad_host`, through its snapshot) against the
         // tensor path's `energy_and_grad`.
         let cnn = CnnEnergyConfig::new().init(&Device::flex(), 4).unwrap();
-        let snapshot = cnn.snapshot().expect("the CNN has a CPU snapshot");
+        let snapshot = cnn
+            .host()
+            .and_then(|h| h.snapshot())
+            .expect("the CNN has a CPU snapshot");
         assert_paths_agree(&*snapshot, clipped, [5, 1, 28, 28]);
     }
 }

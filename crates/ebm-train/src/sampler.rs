@@ -10,8 +10,8 @@ use crate::error::TrainError;
 /// Runs any kernel for `steps` steps from `start` on `energy`; returns the final positions and
 /// the mean acceptance probability over steps and chains as a `[1]` tensor (not read back here).
 ///
-/// The chains run on the energy's [`Energy::snapshot`] where it has one (its parameters do not
-/// change during the run).
+/// The chains run on the energy's [`HostEnergy::snapshot`](ebm_core::HostEnergy::snapshot)
+/// where it has one (its parameters do not change during the run).
 pub fn run_kernel<const D: usize, E: Energy<D> + ?Sized, K: Kernel<D>>(
     kernel: &K,
     energy: &E,
@@ -19,7 +19,7 @@ pub fn run_kernel<const D: usize, E: Energy<D> + ?Sized, K: Kernel<D>>(
     steps: usize,
     rng: &mut SeededRng,
 ) -> (Tensor<D>, Tensor<1>) {
-    match energy.snapshot() {
+    match energy.host().and_then(|h| h.snapshot()) {
         Some(snapshot) => run_steps(kernel, &*snapshot, start, steps, rng),
         None => run_steps(kernel, energy, start, steps, rng),
     }

@@ -217,7 +217,16 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             ((sign + 2.0 * alpha * e as f64) / n as f64) as f32
         };
         let acc = host_values(acceptance.into_data(), "acceptance")?[0] as f64;
-        if let Some((energies, grads)) = self.model.weighted_param_grads(both.clone(), &weight) {
+        let fast = self
+            .model
+            .host()
+            .and_then(|h| h.weighted_param_grads(both.clone(), &weight))
+            .transpose()
+            .map_err(|err| TrainError::Batch {
+                got: both.dims().to_vec(),
+                reason: err.to_string(),
+            })?;
+        if let Some((energies, grads)) = fast {
             let e = host_values(energies.into_data(), "energies")?;
             return Ok((host_loss(&e, n, alpha, acc), grads));
         }

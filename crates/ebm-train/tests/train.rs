@@ -357,7 +357,7 @@ impl Energy<4> for AutodiffCnn {
 }
 
 /// On the CPU the CNN's training step takes its hand-derived parameter gradient
-/// (`Energy::weighted_param_grads`); three steps of it reach the same parameters and losses as
+/// (`HostEnergy::weighted_param_grads`); three steps of it reach the same parameters and losses as
 /// three steps of burn's autodiff on the same model, seed and data.
 #[test]
 fn host_cnn_parameter_gradient_trains_like_autodiff() {

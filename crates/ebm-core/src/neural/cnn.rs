@@ -7,12 +7,11 @@ use burn::nn::{Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor};
 
-use burn::optim::GradientsParams;
-
-use crate::energy::{Energy, ItemWeight, autodiff_energy_and_grad};
+use crate::energy::{Energy, autodiff_energy_and_grad};
 use crate::error::EnergyError;
+use crate::host::HostEnergy;
 use crate::module_energy::check_event_dims;
-use crate::neural::cnn_host::{CnnSnapshot, HostCnn};
+use crate::neural::host::HostCnn;
 use crate::neural::init::{linear, uniform_fan_in};
 use crate::rng::SeededRng;
 
@@ -151,48 +150,21 @@ impl Energy<4> for CnnEnergy {
     }
 
     /// On the `flex` (CPU) device, the hand-derived path of [`HostCnn`]; elsewhere one autodiff
-    /// backward pass with the parameters frozen.
+    /// backward pass with the parameters frozen. A batch the host path rejects (images of
+    /// another shape, which [`Energy::check_input`] reports) also goes to autodiff, which is
+    /// what [`Energy::energy`] does with it.
     fn energy_and_grad(&self, x: Tensor<4>) -> (Tensor<1>, Tensor<4>) {
-        if x.device() == Device::flex() {
-            HostCnn::from_model(self).energy_and_grad(x)
-        } else {
-            autodiff_energy_and_grad(&self.valid(), x)
-        }
-    }
-
-    /// [`HostCnn::energy_and_grad_host`], its parameters laid out for this one call.
-    fn energy_and_grad_host(&self, x: &[f32], dims: [usize; 4]) -> Option<(Vec<f32>, Vec<f32>)> {
-        self.check_input(dims).ok()?;
-        Some(HostCnn::from_model(self).energy_and_grad_host(x))
-    }
-
-    /// On the `flex` (CPU) device, the parameters laid out for the host kernels ([`HostCnn`])
-    /// once for a whole sampler run; input gradients come from them, everything else from `self`.
-    fn snapshot(&self) -> Option<Box<dyn Energy<4> + '_>> {
-        (self.output.weight.device().inner() == Device::flex())
-            .then(|| Box::new(CnnSnapshot::new(self)) as Box<dyn Energy<4> + '_>)
-    }
-
-    /// On the `flex` (CPU) device, [`HostCnn::param_grads_host`]; elsewhere `None` (autodiff).
-    fn weighted_param_grads(
-        &self,
-        x: Tensor<4>,
-        weight: &ItemWeight<'_>,
-    ) -> Option<(Tensor<1>, GradientsParams)> {
-        let dims = x.dims();
-        if x.device() != Device::flex()
-            || dims[1..] != [self.channels, self.image_size, self.image_size]
+        if x.device() == Device::flex()
+            && let Ok(eg) =
+                HostCnn::from_model(self).and_then(|host| host.energy_and_grad(x.clone()))
         {
-            return None;
+            return eg;
         }
-        let n = dims[0];
-        let device = x.device().inner();
-        let host = HostCnn::from_model(self);
-        let values = x.try_to_vec_as::<f32>().ok()?;
-        let (energies, grads) = host.param_grads_host(&values, weight);
-        Some((
-            Tensor::from_data(burn::tensor::TensorData::new(energies, [n]), &device),
-            grads.into_gradients(self, &device),
-        ))
+        autodiff_energy_and_grad(&self.valid(), x)
+    }
+
+    /// The CPU fast paths of [`HostCnn`] (see the [`HostEnergy`] implementation).
+    fn host(&self) -> Option<&dyn HostEnergy<4>> {
+        Some(self)
     }
 }

@@ -1,10 +1,10 @@
 //! Neural energies: networks whose scalar output is the energy.
 
 mod cnn;
-mod cnn_host;
+mod host;
 mod init;
 mod mlp;
 
 pub use cnn::{CnnEnergy, CnnEnergyConfig};
-pub use cnn_host::HostCnn;
+pub use host::{HostCnn, HostGrads};
 pub use mlp::{MlpEnergy, MlpEnergyConfig};
