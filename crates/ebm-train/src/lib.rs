@@ -41,3 +41,8 @@ pub use metrics::StepMetrics;
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use sampler::run_kernel;
 pub use trainer::Trainer;
+
+/// The README's code blocks, run as doctests (`cargo test --doc -p ebm-train`).
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
