@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use clap::{Args, ValueEnum};
 use ebm_core::{Energy, SeededRng, device_from_word};
 use ebm_data::{LoadOptions, load_images};
-use ebm_mcmc::{Kernel, Sgld};
+use ebm_mcmc::{AnyKernel, Kernel, Sgld};
 
 use crate::output::{host_images, write_grid};
 use crate::run::resolve_run;
@@ -121,7 +121,7 @@ struct Prepared {
     dims: [usize; 4],
     device: Device,
     model: ebm_core::CnnEnergy,
-    kernel: Sgld,
+    kernel: AnyKernel,
     out: PathBuf,
 }
 
@@ -137,13 +137,18 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         .with_context(|| format!("reading {}", path.display()))?;
     let n = args.n.min(data.len());
     let sel = data.select(&(0..n).collect::<Vec<_>>())?;
-    let Some(kernel) = spec.train.sampler.sgld_kernel() else {
+    if spec.train.sampler.name() != Sgld::NAME {
         bail!(
             "run {} was not trained with clipped SGLD; restoration uses that sampler",
             dir.root.display()
         );
-    };
-    let kernel = kernel?;
+    }
+    let kernel = spec
+        .train
+        .sampler
+        .build()
+        .context("building the run's sampler")?
+        .for_positions_only();
     Ok(Prepared {
         dims: [n, sel.channels, sel.height, sel.width],
         clean: sel.images,

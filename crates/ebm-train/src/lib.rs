@@ -5,7 +5,8 @@
 //!
 //! - [`config`]: every setting in one serialisable [`TrainConfig`].
 //! - [`loss`]: the CD loss with energy regularisation.
-//! - [`sampler`]: running a configured kernel to make negatives.
+//! - [`sampler`]: running a configured kernel ([`SamplerConfig`], `ebm-mcmc`'s `KernelSpec`) to
+//!   make negatives.
 //! - [`buffer`]: the replay buffer of persistent CD.
 //! - [`trainer`]: the loop, checkpoints (atomic) and resume.
 //! - [`metrics`]: per-step metrics as JSON lines.
@@ -30,5 +31,5 @@ pub use eval::{EvalError, ExactNll, Kde, KdeFit, MeanSe, Mmd, exact_nll, mmd, mm
 pub use loss::contrastive_loss;
 pub use metrics::{MetricsLog, StepMetrics};
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
-pub use sampler::run_kernel;
+pub use sampler::{run_kernel, run_sampler};
 pub use trainer::Trainer;

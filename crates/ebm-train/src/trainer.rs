@@ -12,10 +12,11 @@ use ebm_core::{Energy, SeededRng};
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::{ReplayBuffer, draw_tensor};
-use crate::config::{NegativeConfig, SamplerConfig, TrainConfig};
+use crate::config::{NegativeConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
 use crate::metrics::StepMetrics;
+use crate::sampler::run_sampler;
 
 /// Trains an energy module by contrastive divergence.
 ///
@@ -124,11 +125,8 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         let mut dims = [n; D];
         dims[1..].copy_from_slice(&self.item_dims);
         let start = draw_tensor(&self.config.init, dims, rng, device);
-        Ok(self
-            .config
-            .sampler
-            .run(&self.model.valid(), start, steps, rng)?
-            .0)
+        let (x, _) = run_sampler(&self.config.sampler, &self.model.valid(), start, steps, rng)?;
+        Ok(x)
     }
 
     /// One parameter step on the data batch `data` (`[n, item...]`, any device; values are
@@ -147,11 +145,7 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         let mut data = data.inner();
         if self.config.data_noise > 0.0 {
             data = data + self.rng.normal(dims, &device) * self.config.data_noise;
-            if let SamplerConfig::Sgld {
-                domain: Some((lo, hi)),
-                ..
-            } = self.config.sampler
-            {
+            if let Some((lo, hi)) = self.config.sampler.domain() {
                 data = data.clamp(lo, hi);
             }
         }
@@ -169,10 +163,13 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             }
         };
         let frozen = self.model.valid();
-        let (negatives, acceptance) =
-            self.config
-                .sampler
-                .run(&frozen, start, self.config.sampler_steps, &mut self.rng)?;
+        let (negatives, acceptance) = run_sampler(
+            &self.config.sampler,
+            &frozen,
+            start,
+            self.config.sampler_steps,
+            &mut self.rng,
+        )?;
 
         let both = Tensor::cat(vec![data, negatives.clone()], 0);
         let alpha = self.config.alpha;
