@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use clap::{Args, ValueEnum};
 use ebm_core::{Energy, SeededRng};
 use ebm_data::{LoadOptions, load_images};
-use ebm_mcmc::{Kernel, Sgld};
+use ebm_mcmc::{AnyKernel, Kernel, Sgld};
 
 use crate::output::{host_images, write_grid};
 use crate::args::RunArgs;
@@ -118,7 +118,7 @@ struct Prepared {
     dims: [usize; 4],
     device: Device,
     model: ebm_core::CnnEnergy,
-    kernel: Sgld,
+    kernel: AnyKernel,
     out: PathBuf,
 }
 
@@ -146,18 +146,33 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         );
     }
     let n = args.n.min(data.len());
+<<<<<<< HEAD
     let sel = if n < data.len() { data.stratified(n, args.seed)? } else { data };
     let Some(kernel) = spec.train.sampler.sgld_kernel() else {
+=======
+    let sel = data.select(&(0..n).collect::<Vec<_>>())?;
+    if spec.train.sampler.name() != Sgld::NAME {
+>>>>>>> h-mcmc
         bail!(
             "run {} was not trained with clipped SGLD; restoration uses that sampler",
             dir.root().display()
         );
+<<<<<<< HEAD
     };
     let kernel = kernel?;
     let dims = [n, sel.channels, sel.height, sel.width];
     let model = trainer.model().valid();
     let fits = model.check_input(dims);
     fits.with_context(|| format!("the images of {} do not fit the model", path.display()))?;
+=======
+    }
+    let kernel = spec
+        .train
+        .sampler
+        .build()
+        .context("building the run's sampler")?
+        .for_positions_only();
+>>>>>>> h-mcmc
     Ok(Prepared {
         dims,
         clean: sel.images,

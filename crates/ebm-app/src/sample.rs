@@ -7,6 +7,7 @@ use burn::tensor::Tensor;
 use clap::Args;
 use ebm_core::SeededRng;
 use ebm_train::buffer::draw_tensor;
+use ebm_train::run_sampler;
 
 use crate::output::{host_images, write_grid, write_npy};
 use crate::args::RunArgs;
@@ -59,7 +60,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     strip.extend(host_images(x.clone().slice(0..1)).0);
     for leg in 0..legs {
         let steps = (args.steps * (leg + 1)) / legs - done;
-        x = spec.train.sampler.run(&frozen, x, steps, &mut rng)?.0;
+        x = run_sampler(&spec.train.sampler, &frozen, x, steps, &mut rng)?.0;
         done += steps;
         strip.extend(host_images(x.clone().slice(0..1)).0);
     }

@@ -11,13 +11,16 @@
 //! | `banana[:d=D]` | Haario's twisted Gaussian with curvature `b = 0.1` ([`Banana`]) | 2 |
 //! | `funnel[:d=D]` | Neal's funnel ([`Funnel`]) | 10 |
 //!
-//! Chains start at standard-normal draws. RWM, MALA and HMC adapt their step size during the
-//! warm-up by dual averaging (shared over chains) to the kernel's target acceptance (0.234,
-//! 0.574, 0.65), starting from `--step-size`; ULA has no accept/reject step, so it keeps
-//! `--step-size` throughout. The draws are written as `.npy` `f32` of shape
-//! `[chains, draws, dims]`; the report gives the mean acceptance probability, the minimum and
-//! median bulk ESS over coordinates, the largest rank-normalised split R-hat, and the ESS per
-//! second (minimum bulk ESS over the wall time of the sampling phase, warm-up excluded).
+//! The kernel (`--sampler`) is an `ebm-mcmc` [`KernelSpec`] word: `rwm`, `mala`, `hmc` or `ula`
+//! (or `sgld`), optionally with parameters such as `hmc:eps=0.05,leapfrog=20`; `--step-size`
+//! and `--leapfrog` override them. Chains start at standard-normal draws. RWM, MALA and HMC
+//! adapt their step size during the warm-up by dual averaging (shared over chains) to the
+//! kernel's target acceptance (0.234, 0.574, 0.65), starting from the given step size; ULA has
+//! no accept/reject step, so it keeps its step size throughout. The draws are written as `.npy`
+//! `f32` of shape `[chains, draws, dims]`; the report gives the mean acceptance probability, the
+//! minimum and median bulk ESS over coordinates, the largest rank-normalised split R-hat, the ESS
+//! per second (minimum bulk ESS over the wall time of the sampling phase, warm-up excluded) and,
+//! for HMC, the number of divergent transitions during sampling.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -25,15 +28,12 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ebm_core::burn::tensor::Device;
 use ebm_core::{
     Banana, DiagGaussian, Energy, Funnel, GaussianMixture, SeededRng, device_from_word,
 };
-use ebm_mcmc::{
-    AdaptConfig, AdaptScope, Hmc, Kernel, Mala, Phase, RunConfig, RunOutput, Rwm, StepSize, Ula,
-    run,
-};
+use ebm_mcmc::{AdaptConfig, AdaptScope, Kernel, KernelSpec, Phase, RunConfig, RunOutput, run};
 
 use crate::output::write_npy;
 
@@ -184,19 +184,6 @@ impl TargetSpec {
     }
 }
 
-/// The kernels `ebm sample-target` can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SamplerKind {
-    /// Random-walk Metropolis (adapted to acceptance 0.234).
-    Rwm,
-    /// Metropolis-adjusted Langevin (adapted to 0.574).
-    Mala,
-    /// Hamiltonian Monte Carlo with `--leapfrog` steps (adapted to 0.65).
-    Hmc,
-    /// Unadjusted Langevin (biased; fixed step size, no adaptation).
-    Ula,
-}
-
 /// Arguments of `ebm sample-target`.
 #[derive(Debug, Args)]
 pub struct SampleTargetArgs {
@@ -205,9 +192,11 @@ pub struct SampleTargetArgs {
     /// funnel).
     #[arg(long)]
     pub target: TargetSpec,
-    /// The kernel.
-    #[arg(long, value_enum)]
-    pub sampler: SamplerKind,
+    /// The kernel: rwm (adapted to acceptance 0.234), mala (0.574), hmc (0.65) or ula (biased;
+    /// fixed step size, no adaptation), optionally with parameters, e.g. `mala:eps=0.05` or
+    /// `hmc:eps=0.2,leapfrog=20`.
+    #[arg(long)]
+    pub sampler: String,
     /// Number of chains, run as one batch.
     #[arg(long, default_value_t = 1024)]
     pub chains: usize,
@@ -224,9 +213,9 @@ pub struct SampleTargetArgs {
     /// sqrt(d) for rwm, 0.1 for mala and hmc, 0.01 for ula.
     #[arg(long)]
     pub step_size: Option<f64>,
-    /// Leapfrog steps per HMC step.
-    #[arg(long, default_value_t = 10)]
-    pub leapfrog: usize,
+    /// Leapfrog steps per HMC step (default 10; ignored by other kernels).
+    #[arg(long)]
+    pub leapfrog: Option<usize>,
     /// Seed of all randomness (initial positions, proposals, acceptance).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -281,12 +270,26 @@ fn timed_run<K: Kernel<2>>(
     })
 }
 
+/// The kernel of `--sampler` with `--step-size` and `--leapfrog` applied; a bare `rwm` starts
+/// at `sigma = 1 / sqrt(d)`.
+fn sampler_spec(args: &SampleTargetArgs) -> Result<KernelSpec> {
+    let mut spec = KernelSpec::parse(&args.sampler, args.target.d)
+        .with_context(|| format!("reading --sampler `{}`", args.sampler))?;
+    if let Some(h) = args.step_size {
+        spec = spec.with_step_size(h);
+    }
+    if let Some(n) = args.leapfrog {
+        spec = spec.with_leapfrog(n);
+    }
+    Ok(spec)
+}
+
 /// Runs `ebm sample-target`: samples, writes the draws, prints the report.
 pub fn run_sample_target(args: SampleTargetArgs) -> Result<()> {
     if args.chains == 0 || args.draws == 0 || args.thin == 0 {
         bail!("--chains, --draws and --thin must be at least 1");
     }
-    if args.leapfrog == 0 {
+    if args.leapfrog == Some(0) {
         bail!("--leapfrog must be at least 1");
     }
     if let Some(h) = args.step_size
@@ -294,36 +297,28 @@ pub fn run_sample_target(args: SampleTargetArgs) -> Result<()> {
     {
         bail!("--step-size must be finite and positive, got {h}");
     }
+    let spec = sampler_spec(&args)?;
+    let kernel = spec
+        .build()
+        .with_context(|| format!("building the sampler {spec}"))?;
     let device = device_from_word(&args.device)
         .with_context(|| format!("choosing the device `{}`", args.device))?;
     let energy = args
         .target
         .build(&device)
         .with_context(|| format!("building the target {}", args.target))?;
-    let d = args.target.d;
-    let step = |default: f64| StepSize::Shared(args.step_size.unwrap_or(default));
     let mut rng = SeededRng::new(args.seed);
-    let measured = match args.sampler {
-        SamplerKind::Rwm => timed_run(
-            &*energy,
-            Rwm::new(step(1.0 / (d as f64).sqrt()))?,
-            &args,
-            &mut rng,
-            &device,
-        )?,
-        SamplerKind::Mala => timed_run(&*energy, Mala::new(step(0.1))?, &args, &mut rng, &device)?,
-        SamplerKind::Hmc => timed_run(
-            &*energy,
-            Hmc::new(step(0.1), args.leapfrog)?,
-            &args,
-            &mut rng,
-            &device,
-        )?,
-        SamplerKind::Ula => timed_run(&*energy, Ula::new(step(0.01))?, &args, &mut rng, &device)?,
-    };
+    let measured = timed_run(&*energy, kernel, &args, &mut rng, &device)?;
     let out = &measured.output;
     write_npy(&args.out, &out.draws, &out.shape)
         .with_context(|| format!("writing the draws to {}", args.out.display()))?;
+    print_report(&args, &measured);
+    Ok(())
+}
+
+/// The report on stdout.
+fn print_report(args: &SampleTargetArgs, measured: &Measured) {
+    let out = &measured.output;
     let report = &out.report;
     let accept = report.accept_prob.iter().sum::<f64>() / report.accept_prob.len().max(1) as f64;
     let ess_per_second = if measured.sampling_seconds > 0.0 {
@@ -337,13 +332,19 @@ pub fn run_sample_target(args: SampleTargetArgs) -> Result<()> {
     );
     println!("step size        {:.6}", report.step_size.mean());
     println!("acceptance (mean) {accept:.4}");
+    if let Some(divergent) = report.total_divergences() {
+        let transitions = args.chains * args.draws * args.thin;
+        println!(
+            "divergences      {divergent} of {transitions} transitions ({:.2}%)",
+            100.0 * divergent as f64 / transitions.max(1) as f64
+        );
+    }
     println!("bulk ESS min     {:.1}", report.min_ess_bulk);
     println!("bulk ESS median  {:.1}", report.median_ess_bulk);
     println!("R-hat max        {:.4}", report.max_rhat);
     println!("sampling time    {:.3} s", measured.sampling_seconds);
     println!("ESS/s (min bulk) {ess_per_second:.1}");
     println!("draws            {} {:?}", args.out.display(), out.shape);
-    Ok(())
 }
 
 #[cfg(test)]

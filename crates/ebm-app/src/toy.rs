@@ -21,7 +21,7 @@ use ebm_data::ToyDataset;
 use ebm_train::eval::{default_bandwidths, eval_half_width};
 use ebm_train::{
     InitDistribution, Kde, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig, Trainer,
-    exact_nll, mmd,
+    exact_nll, mmd, run_sampler,
 };
 use serde::Serialize;
 
@@ -332,10 +332,14 @@ fn run_one(set: ToyDataset, args: &ToyArgs, out: &Path, device: &Device) -> Resu
     let samples_t = match config.negatives {
         NegativeConfig::CdK => {
             let starts = random_points(&flat, args.n_samples, &mut sample_rng, device);
-            config
-                .sampler
-                .run(&frozen, starts, args.sample_steps, &mut sample_rng)?
-                .0
+            run_sampler(
+                &config.sampler,
+                &frozen,
+                starts,
+                args.sample_steps,
+                &mut sample_rng,
+            )?
+            .0
         }
         _ => trainer.sample_fresh(args.n_samples, args.sample_steps, device, &mut sample_rng)?,
     };

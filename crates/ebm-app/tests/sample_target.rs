@@ -162,3 +162,47 @@ fn bad_arguments_fail_with_a_message_naming_the_problem() {
     assert!(!Path::new(out).exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// HMC's report counts divergent transitions: with a fixed step of 3 on `N(0, I)` (leapfrog is
+/// unstable above 2) and no warm-up to adapt it away, every one of the 4 x 5 transitions
+/// diverges; the kernel can be given as a spec word with parameters too.
+#[test]
+fn hmc_reports_its_divergences() {
+    let dir = scratch("divergent");
+    let out = dir.join("hmc.npy");
+    let (ok, text) = ebm(&[
+        "sample-target",
+        "--target",
+        "gauss:d=3",
+        "--sampler",
+        "hmc:eps=3,leapfrog=10",
+        "--chains",
+        "4",
+        "--warmup",
+        "0",
+        "--draws",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("divergences      20 of 20"), "{text}");
+    let (ok, text) = ebm(&[
+        "sample-target",
+        "--target",
+        "gauss:d=3",
+        "--sampler",
+        "mala",
+        "--chains",
+        "4",
+        "--warmup",
+        "0",
+        "--draws",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("divergences"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

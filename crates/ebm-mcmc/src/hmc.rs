@@ -15,12 +15,20 @@
 //! targets. A NaN `log alpha` (a diverging trajectory) is rejected. The cached gradient of the
 //! current state makes a step cost `L` `energy_and_grad` calls. The default adaptation target is
 //! 0.65 (Beskos et al. 2013 give 0.651 as optimal in high dimension).
+//!
+//! [`Kernel::step_traced`] also returns each chain's energy error `Delta H = H(x', p') - H(x, p)`
+//! and flags the trajectory *divergent* when `|Delta H|` exceeds a threshold (1000 by default,
+//! as in Stan; [`Hmc::with_divergence_threshold`]) or is not finite ([`TrajectoryInfo`]). A
+//! divergence is a diagnosis, not a different decision: the Metropolis test is the same.
 
 use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
-use crate::kernel::{ChainState, Kernel, StepInfo, StepSize, metropolis, select, sum_per_chain};
+use crate::kernel::{
+    ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo, metropolis, select, step_size_methods,
+    sum_per_chain,
+};
 
 /// Where a leapfrog trajectory ends: position, momentum, and the energy and gradient there.
 #[derive(Debug, Clone)]
@@ -35,9 +43,9 @@ pub struct LeapfrogEnd<const D: usize> {
     pub grad: Tensor<D>,
 }
 
-/// `n_steps` leapfrog steps of size `eps` (identity mass) from `(position, momentum)` where the
-/// gradient is `grad`; costs `n_steps` `energy_and_grad` calls. With `n_steps = 0` nothing moves
-/// and the returned energy is that of `position` (one call).
+/// `n_steps >= 1` leapfrog steps of size `eps` (identity mass) from `(position, momentum)` where
+/// the gradient is `grad`; costs `n_steps` `energy_and_grad` calls. Zero steps is an
+/// [`McmcError::InvalidParameter`] (there would be no end point to evaluate).
 pub fn leapfrog<const D: usize, E: Energy<D> + ?Sized>(
     energy: &E,
     position: Tensor<D>,
@@ -45,33 +53,39 @@ pub fn leapfrog<const D: usize, E: Energy<D> + ?Sized>(
     grad: Tensor<D>,
     eps: &StepSize,
     n_steps: usize,
-) -> LeapfrogEnd<D> {
-    if n_steps == 0 {
-        let (e, g) = energy.energy_and_grad(position.clone());
-        return LeapfrogEnd {
-            position,
-            momentum,
-            energy: e,
-            grad: g,
-        };
-    }
+) -> Result<LeapfrogEnd<D>, McmcError> {
+    check_leapfrog(n_steps)?;
     let mut x = position;
     let mut p = momentum - eps.scale(grad, |h| 0.5 * h);
-    let mut last = None;
+    let mut end = None;
     for i in 0..n_steps {
         x = x + eps.scale(p.clone(), |h| h);
         let (e, g) = energy.energy_and_grad(x.clone());
         let factor = if i + 1 == n_steps { 0.5 } else { 1.0 };
         p = p - eps.scale(g.clone(), |h| factor * h);
-        last = Some((e, g));
+        end = Some((e, g));
     }
-    let (e, g) = last.expect("n_steps > 0");
-    LeapfrogEnd {
+    let Some((energy, grad)) = end else {
+        unreachable!("check_leapfrog rejects zero steps")
+    };
+    Ok(LeapfrogEnd {
         position: x,
         momentum: p,
-        energy: e,
-        grad: g,
+        energy,
+        grad,
+    })
+}
+
+/// The number of leapfrog steps must be at least 1.
+fn check_leapfrog(n_steps: usize) -> Result<(), McmcError> {
+    if n_steps == 0 {
+        return Err(McmcError::invalid(
+            Hmc::NAME,
+            "leapfrog",
+            "must be at least 1, got 0",
+        ));
     }
+    Ok(())
 }
 
 /// The Hamiltonian `H = E + |p|^2 / 2` per chain.
@@ -84,34 +98,54 @@ pub fn hamiltonian<const D: usize>(energy: Tensor<1>, momentum: Tensor<D>) -> Te
 pub struct Hmc {
     eps: StepSize,
     n_leapfrog: usize,
+    divergence_threshold: f64,
 }
 
 impl Hmc {
+    /// The kernel's name, `"hmc"`.
+    pub const NAME: &'static str = "hmc";
+
     /// The default adaptation target, 0.65.
     pub const TARGET_ACCEPT: f64 = 0.65;
 
-    /// A kernel with step size `eps` (finite, positive) and `n_leapfrog >= 1` steps.
+    /// A kernel with step size `eps` (finite, positive) and `n_leapfrog >= 1` steps; divergences
+    /// at `|Delta H| > 1000` ([`TrajectoryInfo::DIVERGENCE_THRESHOLD`]).
     pub fn new(eps: StepSize, n_leapfrog: usize) -> Result<Self, McmcError> {
-        eps.validate("hmc", None)?;
-        if n_leapfrog == 0 {
+        check_leapfrog(n_leapfrog)?;
+        Ok(Self {
+            eps: eps.checked(Self::NAME)?,
+            n_leapfrog,
+            divergence_threshold: TrajectoryInfo::DIVERGENCE_THRESHOLD,
+        })
+    }
+
+    /// Flags a trajectory divergent when `|Delta H| > threshold` (finite, positive).
+    pub fn with_divergence_threshold(mut self, threshold: f64) -> Result<Self, McmcError> {
+        if !(threshold.is_finite() && threshold > 0.0) {
             return Err(McmcError::invalid(
-                "hmc",
-                "n_leapfrog",
-                "must be at least 1",
+                Self::NAME,
+                "divergence_threshold",
+                format!("must be finite and positive, got {threshold}"),
             ));
         }
-        Ok(Self { eps, n_leapfrog })
+        self.divergence_threshold = threshold;
+        Ok(self)
     }
 
     /// The number of leapfrog steps `L`.
     pub fn n_leapfrog(&self) -> usize {
         self.n_leapfrog
     }
+
+    /// The divergence threshold on `|Delta H|`.
+    pub fn divergence_threshold(&self) -> f64 {
+        self.divergence_threshold
+    }
 }
 
 impl<const D: usize> Kernel<D> for Hmc {
     fn name(&self) -> &'static str {
-        "hmc"
+        Self::NAME
     }
 
     fn step<E: Energy<D> + ?Sized>(
@@ -120,6 +154,16 @@ impl<const D: usize> Kernel<D> for Hmc {
         state: ChainState<D>,
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo) {
+        let (state, info, _) = self.step_traced(energy, state, rng);
+        (state, info)
+    }
+
+    fn step_traced<E: Energy<D> + ?Sized>(
+        &self,
+        energy: &E,
+        state: ChainState<D>,
+        rng: &mut SeededRng,
+    ) -> (ChainState<D>, StepInfo, Option<TrajectoryInfo>) {
         let (state, grad) = state.with_grad(energy);
         let p: Tensor<D> = rng.normal(state.position.dims(), &state.position.device());
         let h0 = hamiltonian(state.energy.clone(), p.clone());
@@ -130,26 +174,24 @@ impl<const D: usize> Kernel<D> for Hmc {
             grad,
             &self.eps,
             self.n_leapfrog,
-        );
+        )
+        .expect("Hmc::new checks n_leapfrog >= 1");
         let h1 = hamiltonian(end.energy.clone(), end.momentum);
-        let info = metropolis(h0 - h1, rng);
+        let info = metropolis(h0.clone() - h1.clone(), rng);
+        let trajectory = TrajectoryInfo::from_energy_error(h1 - h0, self.divergence_threshold);
         let proposal = ChainState {
             position: end.position,
             energy: end.energy,
             grad: Some(end.grad),
         };
-        (select(state, proposal, &info.accepted), info)
+        (
+            select(state, proposal, &info.accepted),
+            info,
+            Some(trajectory),
+        )
     }
 
-    fn step_size(&self) -> &StepSize {
-        &self.eps
-    }
-
-    fn set_step_size(&mut self, step_size: StepSize) -> Result<(), McmcError> {
-        step_size.validate("hmc", None)?;
-        self.eps = step_size;
-        Ok(())
-    }
+    step_size_methods!(eps, Self::NAME);
 
     fn target_accept(&self) -> Option<f64> {
         Some(Self::TARGET_ACCEPT)

@@ -3,9 +3,12 @@
 //! A batch of `N` chains is one tensor of positions `[N, ...]` (rank `D`, chains on the first
 //! axis) on whatever device the energy lives on. A kernel's [`Kernel::step`] maps a
 //! [`ChainState`] to the next one plus a [`StepInfo`] (per-chain acceptance probability and
-//! accepted mask), drawing randomness only from the [`SeededRng`] it is given. Step sizes are a
-//! [`StepSize`]: one scalar shared by all chains, or one value per chain. Adaptation lives apart
-//! (in [`crate::adaptation`]): it reads the infos and sets the step size between steps.
+//! accepted mask), drawing randomness only from the [`SeededRng`] it is given. A kernel that
+//! integrates a trajectory (HMC) also records a [`TrajectoryInfo`] (energy error, divergences),
+//! returned by [`Kernel::step_traced`]. Step sizes are a [`StepSize`]: one scalar shared by all
+//! chains, or one value per chain; every kernel validates them with [`StepSize::checked`] (in its
+//! constructor and in `set_step_size`, written once by a macro). Adaptation lives apart (in
+//! [`crate::adaptation`]): it reads the infos and sets the step size between steps.
 
 use burn::tensor::{Bool, Tensor, TensorData};
 use ebm_core::{Energy, SeededRng};
@@ -90,6 +93,42 @@ impl StepInfo {
     }
 }
 
+/// What a kernel that integrates a trajectory (HMC) records per chain besides acceptance.
+///
+/// The energy error is `Delta H = H(x', p') - H(x, p)` of the trajectory (0 for an exact
+/// integrator; leapfrog's is `O(eps^2)` on smooth targets). A transition is *divergent* when
+/// `|Delta H|` exceeds a threshold (1000, as in Stan) or is not finite: the integrator has left
+/// the region where it tracks the Hamiltonian flow, and the chain's draws near there are
+/// unreliable.
+#[derive(Debug, Clone)]
+pub struct TrajectoryInfo {
+    /// `H(x', p') - H(x, p)` per chain, shape `[N]` (NaN or infinite when the trajectory blew
+    /// up).
+    pub energy_error: Tensor<1>,
+    /// Whether each chain's trajectory diverged, shape `[N]`.
+    pub divergent: Tensor<1, Bool>,
+}
+
+impl TrajectoryInfo {
+    /// The default divergence threshold on `|Delta H|`, 1000 (Stan's).
+    pub const DIVERGENCE_THRESHOLD: f64 = 1000.0;
+
+    /// The record of energy errors `Delta H`: divergent where `|Delta H| > threshold` or
+    /// `Delta H` is not finite.
+    pub fn from_energy_error(energy_error: Tensor<1>, threshold: f64) -> Self {
+        let tracked = energy_error
+            .clone()
+            .abs()
+            .lower_equal_elem(threshold)
+            .bool_and(energy_error.clone().is_finite());
+        let divergent = tracked.bool_not();
+        Self {
+            energy_error,
+            divergent,
+        }
+    }
+}
+
 /// A step size (or proposal scale): one value for all chains, or one per chain.
 ///
 /// * `Shared(h)`: every chain uses `h`; shared adaptation tunes it from the mean acceptance
@@ -142,6 +181,13 @@ impl StepSize {
         }
     }
 
+    /// The step size itself after [`StepSize::validate`] for the kernel `what` (any number of
+    /// chains): the one check every kernel constructor and `set_step_size` share.
+    pub fn checked(self, what: &str) -> Result<Self, McmcError> {
+        self.validate(what, None)?;
+        Ok(self)
+    }
+
     /// The mean step size over chains (the value itself when shared).
     pub fn mean(&self) -> f64 {
         match self {
@@ -182,6 +228,19 @@ pub trait Kernel<const D: usize> {
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo);
 
+    /// One transition, with the [`TrajectoryInfo`] of kernels that integrate a trajectory (HMC);
+    /// `None` (the default, which calls [`Kernel::step`]) for the others. Same randomness and
+    /// result as [`Kernel::step`].
+    fn step_traced<E: Energy<D> + ?Sized>(
+        &self,
+        energy: &E,
+        state: ChainState<D>,
+        rng: &mut SeededRng,
+    ) -> (ChainState<D>, StepInfo, Option<TrajectoryInfo>) {
+        let (state, info) = self.step(energy, state, rng);
+        (state, info, None)
+    }
+
     /// The initial state at `position` (energy and gradient by default).
     fn init<E: Energy<D> + ?Sized>(&self, energy: &E, position: Tensor<D>) -> ChainState<D> {
         ChainState::new(energy, position)
@@ -199,6 +258,25 @@ pub trait Kernel<const D: usize> {
         None
     }
 }
+
+/// The `step_size` and `set_step_size` methods of a [`Kernel`] impl whose step size is the field
+/// `$field`, validated by [`StepSize::checked`] under the kernel's name `$name`.
+macro_rules! step_size_methods {
+    ($field:ident, $name:expr) => {
+        fn step_size(&self) -> &$crate::kernel::StepSize {
+            &self.$field
+        }
+
+        fn set_step_size(
+            &mut self,
+            step_size: $crate::kernel::StepSize,
+        ) -> Result<(), $crate::error::McmcError> {
+            self.$field = step_size.checked($name)?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use step_size_methods;
 
 /// Broadcasts a per-chain vector `[N]` to `dims` (`[N, ...]`) by reshaping to `[N, 1, ..., 1]`.
 pub(crate) fn per_chain<const D: usize, K>(v: Tensor<1, K>, dims: [usize; D]) -> Tensor<D, K>

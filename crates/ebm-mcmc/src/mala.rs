@@ -19,7 +19,9 @@ use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
-use crate::kernel::{ChainState, Kernel, StepInfo, StepSize, metropolis, select, sum_per_chain};
+use crate::kernel::{
+    ChainState, Kernel, StepInfo, StepSize, metropolis, select, step_size_methods, sum_per_chain,
+};
 
 /// MALA with step size `eps`: proposal `x - eps dE/dx + sqrt(2 eps) z`, exact MH correction.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,19 +30,23 @@ pub struct Mala {
 }
 
 impl Mala {
+    /// The kernel's name, `"mala"`.
+    pub const NAME: &'static str = "mala";
+
     /// The default adaptation target, 0.574.
     pub const TARGET_ACCEPT: f64 = 0.574;
 
     /// A kernel with step size `eps` (finite, positive).
     pub fn new(eps: StepSize) -> Result<Self, McmcError> {
-        eps.validate("mala", None)?;
-        Ok(Self { eps })
+        Ok(Self {
+            eps: eps.checked(Self::NAME)?,
+        })
     }
 }
 
 impl<const D: usize> Kernel<D> for Mala {
     fn name(&self) -> &'static str {
-        "mala"
+        Self::NAME
     }
 
     fn step<E: Energy<D> + ?Sized>(
@@ -72,15 +78,7 @@ impl<const D: usize> Kernel<D> for Mala {
         (select(state, proposal, &info.accepted), info)
     }
 
-    fn step_size(&self) -> &StepSize {
-        &self.eps
-    }
-
-    fn set_step_size(&mut self, step_size: StepSize) -> Result<(), McmcError> {
-        step_size.validate("mala", None)?;
-        self.eps = step_size;
-        Ok(())
-    }
+    step_size_methods!(eps, Self::NAME);
 
     fn target_accept(&self) -> Option<f64> {
         Some(Self::TARGET_ACCEPT)

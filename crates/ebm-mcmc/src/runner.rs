@@ -5,7 +5,8 @@
 //! probabilities and accepted mask (for adaptation and the report) and, on kept steps, the
 //! positions. The result is the draws as one host `Vec<f32>` laid out `[chains, draws, dims]`
 //! (`dims` the flattened event shape) and a [`RunReport`] with per-chain acceptance and the
-//! rank-normalised split R-hat and bulk ESS of every coordinate ([`crate::diagnostics`]).
+//! rank-normalised split R-hat and bulk ESS of every coordinate ([`crate::diagnostics`]), and, for
+//! kernels that integrate a trajectory (HMC), the number of divergent sampling steps per chain.
 
 use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
@@ -83,6 +84,11 @@ pub struct RunReport {
     pub accept_prob: Vec<f64>,
     /// Per chain, the fraction of sampling steps whose proposal was accepted.
     pub accept_rate: Vec<f64>,
+    /// Per chain, the number of sampling steps whose trajectory diverged
+    /// ([`TrajectoryInfo`](crate::TrajectoryInfo)); `None` for kernels that integrate no
+    /// trajectory (all but HMC).
+    #[serde(default)]
+    pub divergences: Option<Vec<usize>>,
     /// The step size used for sampling (after adaptation).
     pub step_size: StepSize,
     /// Rank-normalised split R-hat per coordinate (empty when diagnostics are off).
@@ -95,6 +101,13 @@ pub struct RunReport {
     pub min_ess_bulk: f64,
     /// The median bulk ESS over coordinates (NaN if diagnostics are off or undefined).
     pub median_ess_bulk: f64,
+}
+
+impl RunReport {
+    /// The divergent sampling steps summed over chains (`None` when the kernel reports none).
+    pub fn total_divergences(&self) -> Option<usize> {
+        self.divergences.as_ref().map(|v| v.iter().sum())
+    }
 }
 
 /// The result of [`run`].
@@ -154,17 +167,38 @@ where
         return Err(McmcError::invalid("runner", "thin", "must be at least 1"));
     }
     let dims = init.dims();
-    let chains = dims[0];
-    if chains == 0 {
+    if dims[0] == 0 {
         return Err(McmcError::invalid("runner", "init", "no chains"));
     }
     energy.check_input(dims)?;
-    kernel.step_size().validate(kernel.name(), Some(chains))?;
-    let event: usize = dims[1..].iter().product();
+    kernel.step_size().validate(kernel.name(), Some(dims[0]))?;
 
-    let mut state = kernel.init(energy, init);
+    let state = kernel.init(energy, init);
     check_energies(&read(&state.energy)?, Phase::Init, 0)?;
+    let state = warm_up(energy, kernel, state, config, rng, &mut progress)?;
+    let sampled = sample(energy, kernel, state, config, rng, &mut progress)?;
+    let mut output = assemble(kernel, dims, sampled);
+    if config.diagnostics {
+        add_diagnostics(&mut output);
+    }
+    Ok(output)
+}
 
+/// The warm-up: `config.warmup` steps, adapting the step size if asked (the iterate `h_t` during
+/// warm-up, the average `hbar` for sampling).
+fn warm_up<const D: usize, E, K>(
+    energy: &E,
+    kernel: &mut K,
+    mut state: ChainState<D>,
+    config: &RunConfig,
+    rng: &mut SeededRng,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<ChainState<D>, McmcError>
+where
+    E: Energy<D> + ?Sized,
+    K: Kernel<D>,
+{
+    let chains = state.num_chains();
     let mut adapter = match &config.adapt {
         Some(adapt) if config.warmup > 0 => {
             let target = adapt.target_accept.or(kernel.target_accept()).ok_or_else(|| {
@@ -183,7 +217,6 @@ where
         }
         _ => None,
     };
-
     for step in 1..=config.warmup {
         let step_size = kernel.step_size().mean();
         let (next, info) = kernel.step(energy, state, rng);
@@ -196,7 +229,6 @@ where
         let accept: Vec<f64> = host[chains..].iter().map(|&a| a as f64).collect();
         if let Some(adapter) = adapter.as_mut() {
             let iterate = adapter.update(&accept);
-            // Warm-up steps use the iterate h_t; sampling uses the average hbar.
             let next_size = if step == config.warmup {
                 adapter.final_step_size()
             } else {
@@ -212,13 +244,46 @@ where
             step_size,
         });
     }
+    Ok(state)
+}
 
+/// What the sampling phase collected.
+struct Sampled<const D: usize> {
+    /// Per chain, the mean acceptance probability.
+    accept_prob: Vec<f64>,
+    /// Per chain, the fraction of accepted proposals.
+    accept_rate: Vec<f64>,
+    /// Per chain, the divergent trajectories (kernels that report them).
+    divergences: Option<Vec<usize>>,
+    /// The kept positions, one `[chains * event]` row per draw.
+    kept: Vec<Vec<f32>>,
+    /// The last state.
+    state: ChainState<D>,
+}
+
+/// The sampling phase: `draws * thin` steps, one host read per step (energies, acceptance,
+/// divergences where the kernel reports them, and the positions on kept steps).
+fn sample<const D: usize, E, K>(
+    energy: &E,
+    kernel: &K,
+    mut state: ChainState<D>,
+    config: &RunConfig,
+    rng: &mut SeededRng,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Sampled<D>, McmcError>
+where
+    E: Energy<D> + ?Sized,
+    K: Kernel<D>,
+{
+    let chains = state.num_chains();
+    let event: usize = state.position.dims()[1..].iter().product();
     let steps = config.draws * config.thin;
     let mut accept_prob = vec![0.0f64; chains];
     let mut accept_rate = vec![0.0f64; chains];
+    let mut divergences: Option<Vec<usize>> = None;
     let mut kept: Vec<Vec<f32>> = Vec::with_capacity(config.draws);
     for step in 1..=steps {
-        let (next, info) = kernel.step(energy, state, rng);
+        let (next, info, trajectory) = kernel.step_traced(energy, state, rng);
         state = next;
         let keep = step % config.thin == 0;
         let mut parts = vec![
@@ -226,40 +291,65 @@ where
             info.accept_prob,
             info.accepted.float(),
         ];
+        let traced = trajectory.is_some();
+        parts.extend(trajectory.map(|t| t.divergent.float()));
         if keep {
             parts.push(state.position.clone().reshape([chains * event]));
         }
         let host = read(&Tensor::cat(parts, 0))?;
         check_energies(&host[..chains], Phase::Sampling, step)?;
-        let mut mean_accept = 0.0;
         for c in 0..chains {
-            let a = host[chains + c] as f64;
-            accept_prob[c] += a;
+            accept_prob[c] += host[chains + c] as f64;
             accept_rate[c] += host[2 * chains + c] as f64;
-            mean_accept += a;
+        }
+        let mut rest = &host[3 * chains..];
+        if traced {
+            let counts = divergences.get_or_insert_with(|| vec![0; chains]);
+            for (count, d) in counts.iter_mut().zip(&rest[..chains]) {
+                *count += usize::from(*d > 0.5);
+            }
+            rest = &rest[chains..];
         }
         if keep {
-            kept.push(host[3 * chains..].to_vec());
+            kept.push(rest.to_vec());
         }
         progress(&Progress {
             phase: Phase::Sampling,
             step,
             steps,
-            mean_accept_prob: mean_accept / chains as f64,
+            mean_accept_prob: host[chains..2 * chains]
+                .iter()
+                .map(|&a| a as f64)
+                .sum::<f64>()
+                / chains as f64,
             step_size: kernel.step_size().mean(),
         });
     }
-    if steps > 0 {
-        for c in 0..chains {
-            accept_prob[c] /= steps as f64;
-            accept_rate[c] /= steps as f64;
-        }
+    for v in [&mut accept_prob, &mut accept_rate] {
+        v.iter_mut().for_each(|a| *a /= steps.max(1) as f64);
     }
+    Ok(Sampled {
+        accept_prob,
+        accept_rate,
+        divergences,
+        kept,
+        state,
+    })
+}
 
+/// The output from the sampled rows: draws laid out `[chains, draws, event]`, the report without
+/// diagnostics.
+fn assemble<const D: usize, K: Kernel<D>>(
+    kernel: &K,
+    dims: [usize; D],
+    sampled: Sampled<D>,
+) -> RunOutput<D> {
+    let chains = dims[0];
+    let event: usize = dims[1..].iter().product();
     // [draws][chains, event] -> [chains, draws, event]
-    let n_draws = kept.len();
+    let n_draws = sampled.kept.len();
     let mut draws = vec![0.0f32; chains * n_draws * event];
-    for (i, row) in kept.iter().enumerate() {
+    for (i, row) in sampled.kept.iter().enumerate() {
         for c in 0..chains {
             let dst = (c * n_draws + i) * event;
             draws[dst..dst + event].copy_from_slice(&row[c * event..(c + 1) * event]);
@@ -267,14 +357,14 @@ where
     }
     let mut shape = vec![chains, n_draws];
     shape.extend_from_slice(&dims[1..]);
-
-    let mut output = RunOutput {
+    RunOutput {
         draws,
         shape,
         report: RunReport {
             kernel: kernel.name().to_string(),
-            accept_prob,
-            accept_rate,
+            accept_prob: sampled.accept_prob,
+            accept_rate: sampled.accept_rate,
+            divergences: sampled.divergences,
             step_size: kernel.step_size().clone(),
             rhat: Vec::new(),
             ess_bulk: Vec::new(),
@@ -282,23 +372,24 @@ where
             min_ess_bulk: f64::NAN,
             median_ess_bulk: f64::NAN,
         },
-        final_state: state,
-    };
-    if config.diagnostics {
-        let (rhat, ess): (Vec<f64>, Vec<f64>) = (0..event)
-            .map(|j| {
-                let coordinate = output.coordinate(j);
-                (split_rhat(&coordinate), ess_bulk(&coordinate))
-            })
-            .unzip();
-        let report = &mut output.report;
-        report.max_rhat = nan_aware(&rhat, |v| v.iter().copied().fold(f64::MIN, f64::max));
-        report.min_ess_bulk = nan_aware(&ess, |v| v.iter().copied().fold(f64::MAX, f64::min));
-        report.median_ess_bulk = nan_aware(&ess, crate::diagnostics::median);
-        report.rhat = rhat;
-        report.ess_bulk = ess;
+        final_state: sampled.state,
     }
-    Ok(output)
+}
+
+/// R-hat and bulk ESS of every coordinate, with their extremes, into the report.
+fn add_diagnostics<const D: usize>(output: &mut RunOutput<D>) {
+    let (rhat, ess): (Vec<f64>, Vec<f64>) = (0..output.dims())
+        .map(|j| {
+            let coordinate = output.coordinate(j);
+            (split_rhat(&coordinate), ess_bulk(&coordinate))
+        })
+        .unzip();
+    let report = &mut output.report;
+    report.max_rhat = nan_aware(&rhat, |v| v.iter().copied().fold(f64::MIN, f64::max));
+    report.min_ess_bulk = nan_aware(&ess, |v| v.iter().copied().fold(f64::MAX, f64::min));
+    report.median_ess_bulk = nan_aware(&ess, crate::diagnostics::median);
+    report.rhat = rhat;
+    report.ess_bulk = ess;
 }
 
 /// `f(v)` if `v` is non-empty and NaN-free, else NaN.

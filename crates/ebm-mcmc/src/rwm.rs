@@ -14,7 +14,9 @@ use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
-use crate::kernel::{ChainState, Kernel, StepInfo, StepSize, metropolis, select};
+use crate::kernel::{
+    ChainState, Kernel, StepInfo, StepSize, metropolis, select, step_size_methods,
+};
 
 /// Random-walk Metropolis-Hastings with proposal `x' = x + sigma z`; the step size is `sigma`.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,19 +25,23 @@ pub struct Rwm {
 }
 
 impl Rwm {
+    /// The kernel's name, `"rwm"`.
+    pub const NAME: &'static str = "rwm";
+
     /// The default adaptation target, 0.234.
     pub const TARGET_ACCEPT: f64 = 0.234;
 
     /// A kernel with proposal scale `sigma` (finite, positive).
     pub fn new(sigma: StepSize) -> Result<Self, McmcError> {
-        sigma.validate("rwm", None)?;
-        Ok(Self { sigma })
+        Ok(Self {
+            sigma: sigma.checked(Self::NAME)?,
+        })
     }
 }
 
 impl<const D: usize> Kernel<D> for Rwm {
     fn name(&self) -> &'static str {
-        "rwm"
+        Self::NAME
     }
 
     fn step<E: Energy<D> + ?Sized>(
@@ -61,15 +67,7 @@ impl<const D: usize> Kernel<D> for Rwm {
         ChainState::without_grad(energy, position)
     }
 
-    fn step_size(&self) -> &StepSize {
-        &self.sigma
-    }
-
-    fn set_step_size(&mut self, step_size: StepSize) -> Result<(), McmcError> {
-        step_size.validate("rwm", None)?;
-        self.sigma = step_size;
-        Ok(())
-    }
+    step_size_methods!(sigma, Self::NAME);
 
     fn target_accept(&self) -> Option<f64> {
         Some(Self::TARGET_ACCEPT)

@@ -23,7 +23,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
-use crate::kernel::{ChainState, Kernel, StepInfo, StepSize};
+use crate::kernel::{ChainState, Kernel, StepInfo, StepSize, step_size_methods};
 
 /// Clipped SGLD: noise, clamp, clipped gradient step, clamp. The adaptable step size is `eta`.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,13 +36,16 @@ pub struct Sgld {
 }
 
 impl Sgld {
+    /// The kernel's name, `"sgld"`.
+    pub const NAME: &'static str = "sgld";
+
     /// A kernel with gradient step `eta`, noise scale `sigma >= 0`, no gradient clip and no
     /// domain.
     pub fn new(step_size: StepSize, noise_scale: f64) -> Result<Self, McmcError> {
-        step_size.validate("sgld", None)?;
+        let step_size = step_size.checked(Self::NAME)?;
         if !(noise_scale.is_finite() && noise_scale >= 0.0) {
             return Err(McmcError::invalid(
-                "sgld",
+                Self::NAME,
                 "noise_scale",
                 format!("must be finite and non-negative, got {noise_scale}"),
             ));
@@ -60,7 +63,7 @@ impl Sgld {
     pub fn with_grad_clip(mut self, c: f64) -> Result<Self, McmcError> {
         if !(c.is_finite() && c > 0.0) {
             return Err(McmcError::invalid(
-                "sgld",
+                Self::NAME,
                 "grad_clip",
                 format!("must be finite and positive, got {c}"),
             ));
@@ -73,7 +76,7 @@ impl Sgld {
     pub fn with_domain(mut self, lo: f64, hi: f64) -> Result<Self, McmcError> {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(McmcError::invalid(
-                "sgld",
+                Self::NAME,
                 "domain",
                 format!("need finite lo < hi, got [{lo}, {hi}]"),
             ));
@@ -155,7 +158,7 @@ impl Sgld {
 
 impl<const D: usize> Kernel<D> for Sgld {
     fn name(&self) -> &'static str {
-        "sgld"
+        Self::NAME
     }
 
     fn step<E: Energy<D> + ?Sized>(
@@ -199,15 +202,7 @@ impl<const D: usize> Kernel<D> for Sgld {
         ChainState::without_grad(energy, position)
     }
 
-    fn step_size(&self) -> &StepSize {
-        &self.step_size
-    }
-
-    fn set_step_size(&mut self, step_size: StepSize) -> Result<(), McmcError> {
-        step_size.validate("sgld", None)?;
-        self.step_size = step_size;
-        Ok(())
-    }
+    step_size_methods!(step_size, Self::NAME);
 }
 
 #[cfg(test)]

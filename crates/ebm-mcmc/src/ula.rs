@@ -14,7 +14,7 @@ use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
-use crate::kernel::{ChainState, Kernel, StepInfo, StepSize};
+use crate::kernel::{ChainState, Kernel, StepInfo, StepSize, step_size_methods};
 
 /// Unadjusted Langevin: `x' = x - eps dE/dx + sqrt(2 eps) z`; the step size is `eps`.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,16 +23,20 @@ pub struct Ula {
 }
 
 impl Ula {
+    /// The kernel's name, `"ula"`.
+    pub const NAME: &'static str = "ula";
+
     /// A kernel with step size `eps` (finite, positive).
     pub fn new(eps: StepSize) -> Result<Self, McmcError> {
-        eps.validate("ula", None)?;
-        Ok(Self { eps })
+        Ok(Self {
+            eps: eps.checked(Self::NAME)?,
+        })
     }
 }
 
 impl<const D: usize> Kernel<D> for Ula {
     fn name(&self) -> &'static str {
-        "ula"
+        Self::NAME
     }
 
     fn step<E: Energy<D> + ?Sized>(
@@ -53,13 +57,5 @@ impl<const D: usize> Kernel<D> for Ula {
         )
     }
 
-    fn step_size(&self) -> &StepSize {
-        &self.eps
-    }
-
-    fn set_step_size(&mut self, step_size: StepSize) -> Result<(), McmcError> {
-        step_size.validate("ula", None)?;
-        self.eps = step_size;
-        Ok(())
-    }
+    step_size_methods!(eps, Self::NAME);
 }

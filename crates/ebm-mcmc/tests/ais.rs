@@ -6,13 +6,13 @@ use ebm_core::burn::tensor::Device;
 use ebm_core::rbm::log_z_exact;
 use ebm_core::{BaseRateRbm, DiagGaussian, Energy, Gaussian, Rbm, RbmParams, SeededRng};
 use ebm_mcmc::{
-    AisAdapt, AisBase, AisConfig, AisEstimate, AisTransition, BlockGibbs, Sandwich, Temperatures,
-    ais, ais_rbm, held_out_log_likelihood,
+    AisAdapt, AisBase, AisConfig, AisEstimate, BlockGibbs, KernelSpec, Sandwich, Temperatures, ais,
+    ais_rbm, held_out_log_likelihood,
 };
 
 const BASE: AisBase = AisBase::Gaussian { mean: 0.0, sd: 1.0 };
 
-fn config(chains: usize, k: usize, transition: AisTransition) -> AisConfig {
+fn config(chains: usize, k: usize, transition: KernelSpec) -> AisConfig {
     AisConfig {
         chains,
         temperatures: Temperatures::sigmoid(k, 4.0).unwrap(),
@@ -75,11 +75,11 @@ fn correlated_gaussian_in_2d() {
     let device = Device::flex();
     let g = Gaussian::new(&[1.0, -0.5], &[2.0, 0.6, 0.6, 0.5], &device).unwrap();
     let truth = g.log_z().unwrap();
-    let mala = AisTransition::Mala { step_size: 0.5 };
+    let mala = KernelSpec::Mala { eps: 0.5 };
     let est = run(&g, 2, &config(256, 100, mala), 1);
     assert_within_3_se("gauss d=2 mala", &est, truth);
-    let hmc = AisTransition::Hmc {
-        step_size: 0.3,
+    let hmc = KernelSpec::Hmc {
+        eps: 0.3,
         leapfrog: 5,
     };
     let est = run(&g, 2, &config(256, 50, hmc), 2);
@@ -107,7 +107,7 @@ fn log_weight_variance(est: &AisEstimate) -> f64 {
 fn diagonal_gaussian_in_100d_with_the_reverse_sandwich() {
     let g = diag(100);
     let truth = g.log_z().unwrap();
-    let mala = AisTransition::Mala { step_size: 0.3 };
+    let mala = KernelSpec::Mala { eps: 0.3 };
     let short = run(&g, 100, &config(128, 10, mala), 3);
     report("gauss d=100", &short, truth);
     // Reverse AIS from exact draws bounds log Z from above (in expectation); forward from below.
@@ -132,7 +132,7 @@ fn diagonal_gaussian_in_100d_with_the_reverse_sandwich() {
 fn diagonal_gaussian_in_500d_error_shrinks_with_k() {
     let g = diag(500);
     let truth = g.log_z().unwrap();
-    let mala = AisTransition::Mala { step_size: 0.3 };
+    let mala = KernelSpec::Mala { eps: 0.3 };
     let runs: Vec<AisEstimate> = [10, 100, 3000]
         .iter()
         .map(|&k| run(&g, 500, &config(128, k, mala), 3))

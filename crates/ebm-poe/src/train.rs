@@ -5,7 +5,7 @@
 //!
 //! The model is `p(x, y) ∝ exp(-E(x, y))`, `E(x, y) = -f_y(x)`. Its negative log-likelihood
 //! gradient is `∇E(x+, y+) - E_{(x, y) ~ p}[∇E(x, y)]`. Negatives are made as in persistent CD
-//! (ebm-train's [`ReplayBuffer`], clipped SGLD by [`SamplerConfig::run`]), with a label per
+//! (ebm-train's [`ReplayBuffer`], clipped SGLD by [`run_sampler`]), with a label per
 //! buffer slot (`slot mod K`, so every class keeps its share of chains): `x-` runs SGLD on
 //! `E(·, y-)`, i.e. it is a sample of `x` *given* `y`. The label of a negative is then integrated
 //! out under the model, `y ~ p(y | x-) = softmax(f(x-))`, which is the Rao-Blackwellised joint
@@ -29,7 +29,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use ebm_core::SeededRng;
-use ebm_train::{InitDistribution, ReplayBuffer, SamplerConfig, contrastive_loss};
+use ebm_train::{InitDistribution, ReplayBuffer, SamplerConfig, contrastive_loss, run_sampler};
 use serde::{Deserialize, Serialize};
 
 use crate::broadcast::log_sum_exp_rows;
@@ -284,7 +284,8 @@ impl ConditionalTrainer {
                     buffer.sample::<4>(n, self.config.reinit_prob, &INIT, &mut self.rng, &device);
                 let neg_labels: Vec<usize> = slots.iter().map(|s| s % k).collect();
                 let energy = LabelEnergy::new(self.net.valid(), neg_labels)?;
-                let (negatives, _) = self.config.sampler.run(
+                let (negatives, _) = run_sampler(
+                    &self.config.sampler,
                     &energy,
                     start,
                     self.config.sampler_steps,

@@ -42,44 +42,33 @@ pub enum InitDistribution {
     },
 }
 
-/// The sampler that turns starts into negatives: any kernel of `ebm-mcmc`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SamplerConfig {
-    /// Clipped SGLD (a biased heuristic, the image-EBM default).
-    Sgld {
-        /// Gradient step `eta`.
-        step_size: f64,
-        /// Noise scale `sigma`.
-        noise: f64,
-        /// Input-gradient clamp `c` (none if absent).
-        grad_clip: Option<f64>,
-        /// Domain clamp `[lo, hi]` (none if absent).
-        domain: Option<(f64, f64)>,
-    },
-    /// Unadjusted Langevin with step `eps`.
-    Ula {
-        /// Step size.
-        eps: f64,
-    },
-    /// Metropolis-adjusted Langevin with step `eps`.
-    Mala {
-        /// Step size.
-        eps: f64,
-    },
-    /// HMC with `leapfrog` steps of size `eps`.
-    Hmc {
-        /// Step size.
-        eps: f64,
-        /// Leapfrog steps per proposal.
-        leapfrog: usize,
-    },
-    /// Random-walk Metropolis with proposal scale `sigma`.
-    Rwm {
-        /// Proposal scale.
-        sigma: f64,
-    },
+impl InitDistribution {
+    /// Checks the parameters: `lo < hi`, `std > 0` (NaN fails).
+    pub fn validate(&self) -> Result<(), TrainError> {
+        match self {
+            InitDistribution::Uniform { lo, hi } if lo.partial_cmp(hi) != Some(Ordering::Less) => {
+                Err(TrainError::config(
+                    "init",
+                    format!("uniform needs lo < hi, got [{lo}, {hi}]"),
+                ))
+            }
+            InitDistribution::Normal { std }
+                if std.partial_cmp(&0.0) != Some(Ordering::Greater) =>
+            {
+                Err(TrainError::config(
+                    "init",
+                    format!("normal needs std > 0, got {std}"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
+
+/// The sampler that turns starts into negatives: any kernel of `ebm-mcmc`, as its
+/// [`KernelSpec`](ebm_mcmc::KernelSpec) (same JSON: tagged by `kind`, e.g.
+/// `{"kind": "mala", "eps": 0.02}`).
+pub use ebm_mcmc::KernelSpec as SamplerConfig;
 
 /// Adam with step decay and gradient clipping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +173,7 @@ impl TrainConfig {
         if self.checkpoint_every == 0 {
             return Err(TrainError::config("checkpoint_every", "must be >= 1"));
         }
+        self.sampler.validate()?;
         positive("optimizer.lr", self.optimizer.lr)?;
         for (name, b) in [
             ("optimizer.beta1", self.optimizer.beta1),
@@ -221,23 +211,7 @@ impl TrainConfig {
                 ));
             }
         }
-        match &self.init {
-            InitDistribution::Uniform { lo, hi } if lo.partial_cmp(hi) != Some(Ordering::Less) => {
-                Err(TrainError::config(
-                    "init",
-                    format!("uniform needs lo < hi, got [{lo}, {hi}]"),
-                ))
-            }
-            InitDistribution::Normal { std }
-                if std.partial_cmp(&0.0) != Some(Ordering::Greater) =>
-            {
-                Err(TrainError::config(
-                    "init",
-                    format!("normal needs std > 0, got {std}"),
-                ))
-            }
-            _ => Ok(()),
-        }
+        self.init.validate()
     }
 
     /// The learning rate at `step` (step decay).

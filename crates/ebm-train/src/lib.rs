@@ -5,7 +5,8 @@
 //!
 //! - [`config`]: every setting in one serialisable [`TrainConfig`].
 //! - [`loss`]: the CD loss with energy regularisation.
-//! - [`sampler`]: running a configured kernel to make negatives.
+//! - [`sampler`]: running a configured kernel ([`SamplerConfig`], `ebm-mcmc`'s `KernelSpec`) to
+//!   make negatives.
 //! - [`buffer`]: the replay buffer of persistent CD.
 //! - [`fit`]: the one training loop ([`Fit`], [`Learner`]), the run folder ([`RunDir`]), atomic
 //!   checkpoints, metrics as JSON lines, progress, Ctrl-C.
@@ -39,7 +40,7 @@ pub use fit::{
 };
 pub use metrics::StepMetrics;
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
-pub use sampler::run_kernel;
+pub use sampler::{run_kernel, run_sampler};
 pub use trainer::Trainer;
 
 /// The README's code blocks, run as doctests (`cargo test --doc -p ebm-train`).

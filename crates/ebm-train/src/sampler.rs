@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
-use ebm_mcmc::{Hmc, Kernel, Mala, Rwm, Sgld, StepSize, Ula};
+use ebm_mcmc::Kernel;
 
 use crate::config::SamplerConfig;
 use crate::error::TrainError;
@@ -43,83 +43,17 @@ fn run_steps<const D: usize, E: Energy<D> + ?Sized, K: Kernel<D>>(
     (state.position, acc / steps.max(1) as f64)
 }
 
-impl SamplerConfig {
-    /// Whether the kernel has an accept/reject step (so its acceptance rate means something).
-    pub fn is_adjusted(&self) -> bool {
-        matches!(
-            self,
-            Self::Mala { .. } | Self::Hmc { .. } | Self::Rwm { .. }
-        )
-    }
-
-    /// The clipped-SGLD kernel of an `Sgld` config (`None` for other samplers). Its state keeps
-    /// the energy at the noised point, which saves a forward pass per step: callers read only
-    /// positions.
-    pub fn sgld_kernel(&self) -> Option<Result<Sgld, TrainError>> {
-        let Self::Sgld {
-            step_size,
-            noise,
-            grad_clip,
-            domain,
-        } = self
-        else {
-            return None;
-        };
-        let build = || -> Result<Sgld, TrainError> {
-            let mut k =
-                Sgld::new(StepSize::Shared(*step_size), *noise)?.with_energy_at_noised_point();
-            if let Some(c) = grad_clip {
-                k = k.with_grad_clip(*c)?;
-            }
-            if let Some((lo, hi)) = domain {
-                k = k.with_domain(*lo, *hi)?;
-            }
-            Ok(k)
-        };
-        Some(build())
-    }
-
-    /// Builds the kernel and runs it for `steps` steps from `start` (see [`run_kernel`]).
-    pub fn run<const D: usize, E: Energy<D> + ?Sized>(
-        &self,
-        energy: &E,
-        start: Tensor<D>,
-        steps: usize,
-        rng: &mut SeededRng,
-    ) -> Result<(Tensor<D>, Tensor<1>), TrainError> {
-        Ok(match self {
-            Self::Sgld { .. } => {
-                let k = self.sgld_kernel().expect("an Sgld config")?;
-                run_kernel(&k, energy, start, steps, rng)
-            }
-            Self::Ula { eps } => run_kernel(
-                &Ula::new(StepSize::Shared(*eps))?,
-                energy,
-                start,
-                steps,
-                rng,
-            ),
-            Self::Mala { eps } => run_kernel(
-                &Mala::new(StepSize::Shared(*eps))?,
-                energy,
-                start,
-                steps,
-                rng,
-            ),
-            Self::Hmc { eps, leapfrog } => run_kernel(
-                &Hmc::new(StepSize::Shared(*eps), *leapfrog)?,
-                energy,
-                start,
-                steps,
-                rng,
-            ),
-            Self::Rwm { sigma } => run_kernel(
-                &Rwm::new(StepSize::Shared(*sigma))?,
-                energy,
-                start,
-                steps,
-                rng,
-            ),
-        })
-    }
+/// Builds the configured kernel and runs it for `steps` steps from `start` (see [`run_kernel`]):
+/// the negatives and their mean acceptance probability. Only positions are read, so clipped
+/// SGLD skips the forward pass that would keep its state's energy current
+/// ([`AnyKernel::for_positions_only`](ebm_mcmc::AnyKernel::for_positions_only)). Fails if the configuration is invalid.
+pub fn run_sampler<const D: usize, E: Energy<D> + ?Sized>(
+    sampler: &SamplerConfig,
+    energy: &E,
+    start: Tensor<D>,
+    steps: usize,
+    rng: &mut SeededRng,
+) -> Result<(Tensor<D>, Tensor<1>), TrainError> {
+    let kernel = sampler.build()?.for_positions_only();
+    Ok(run_kernel(&kernel, energy, start, steps, rng))
 }

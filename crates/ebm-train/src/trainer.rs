@@ -9,10 +9,11 @@ use burn::tensor::{Device, Tensor};
 use ebm_core::{Energy, SeededRng};
 
 use crate::buffer::{ReplayBuffer, draw_tensor};
-use crate::config::{NegativeConfig, SamplerConfig, TrainConfig};
+use crate::config::{NegativeConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
 use crate::metrics::StepMetrics;
+use crate::sampler::run_sampler;
 
 /// Trains an energy module by contrastive divergence.
 ///
@@ -108,11 +109,8 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         let mut dims = [n; D];
         dims[1..].copy_from_slice(&self.item_dims);
         let start = draw_tensor(&self.config.init, dims, rng, device);
-        Ok(self
-            .config
-            .sampler
-            .run(&self.model.valid(), start, steps, rng)?
-            .0)
+        let (x, _) = run_sampler(&self.config.sampler, &self.model.valid(), start, steps, rng)?;
+        Ok(x)
     }
 
     /// One parameter step on the data batch `data` (`[n, item...]`, any device; values are
@@ -132,10 +130,13 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         let data = self.noised(data.inner());
         let (slots, start) = self.starts(&data)?;
         let frozen = self.model.valid();
-        let (negatives, acceptance) =
-            self.config
-                .sampler
-                .run(&frozen, start, self.config.sampler_steps, &mut self.rng)?;
+        let (negatives, acceptance) = run_sampler(
+            &self.config.sampler,
+            &frozen,
+            start,
+            self.config.sampler_steps,
+            &mut self.rng,
+        )?;
         let both = Tensor::cat(vec![data, negatives.clone()], 0);
         let (stats, grads) = self.loss_and_grads(both, n, acceptance)?;
         let [l, ep, en, acc] = stats;
@@ -171,12 +172,9 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             return data;
         }
         let noisy = data.clone() + self.rng.normal(data.dims(), &data.device()) * self.config.data_noise;
-        match self.config.sampler {
-            SamplerConfig::Sgld {
-                domain: Some((lo, hi)),
-                ..
-            } => noisy.clamp(lo, hi),
-            _ => noisy,
+        match self.config.sampler.domain() {
+            Some((lo, hi)) => noisy.clamp(lo, hi),
+            None => noisy,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use ebm_core::burn::tensor::Device;
 use ebm_core::{Grid, MlpEnergyConfig, SeededRng, normalise};
-use ebm_mcmc::{AisAdapt, AisBase, AisConfig, AisTransition, Temperatures, ais};
+use ebm_mcmc::{AisAdapt, AisBase, AisConfig, KernelSpec, Temperatures, ais};
 use ebm_train::{
     InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig, Trainer,
 };
@@ -65,7 +65,7 @@ fn ais_on_a_trained_2d_energy_matches_quadrature_on_the_box() {
     let cfg = AisConfig {
         chains: 256,
         temperatures: Temperatures::sigmoid(300, 4.0).unwrap(),
-        transition: AisTransition::Mala { step_size: 0.1 },
+        transition: KernelSpec::Mala { eps: 0.1 },
         steps_per_temperature: 1,
         adapt: Some(AisAdapt::default()),
     };

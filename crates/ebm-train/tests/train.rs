@@ -331,7 +331,7 @@ fn every_negative_source_and_kernel_trains_a_step() {
     let sources = [NegativeConfig::CdK, NegativeConfig::ShortRun];
     for (sampler, negatives) in samplers.iter().zip(sources.iter().cycle()) {
         let mut c = small_config(3);
-        c.sampler = sampler.clone();
+        c.sampler = *sampler;
         c.negatives = negatives.clone();
         let mut t = Trainer::<2, _>::new(model(3), c, &[2]).unwrap();
         let m = t.step(batches(1).remove(0)).unwrap();
