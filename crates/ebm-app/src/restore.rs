@@ -146,25 +146,12 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         );
     }
     let n = args.n.min(data.len());
-<<<<<<< HEAD
     let sel = if n < data.len() { data.stratified(n, args.seed)? } else { data };
-    let Some(kernel) = spec.train.sampler.sgld_kernel() else {
-=======
-    let sel = data.select(&(0..n).collect::<Vec<_>>())?;
     if spec.train.sampler.name() != Sgld::NAME {
->>>>>>> h-mcmc
         bail!(
             "run {} was not trained with clipped SGLD; restoration uses that sampler",
             dir.root().display()
         );
-<<<<<<< HEAD
-    };
-    let kernel = kernel?;
-    let dims = [n, sel.channels, sel.height, sel.width];
-    let model = trainer.model().valid();
-    let fits = model.check_input(dims);
-    fits.with_context(|| format!("the images of {} do not fit the model", path.display()))?;
-=======
     }
     let kernel = spec
         .train
@@ -172,7 +159,10 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         .build()
         .context("building the run's sampler")?
         .for_positions_only();
->>>>>>> h-mcmc
+    let dims = [n, sel.channels, sel.height, sel.width];
+    let model = trainer.model().valid();
+    let fits = model.check_input(dims);
+    fits.with_context(|| format!("the images of {} do not fit the model", path.display()))?;
     Ok(Prepared {
         dims,
         clean: sel.images,
