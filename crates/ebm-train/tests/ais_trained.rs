@@ -9,9 +9,9 @@ use ebm_train::{
     InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig, Trainer,
 };
 
-#[test]
-fn ais_on_a_trained_2d_energy_matches_quadrature_on_the_box() {
-    let device = Device::flex();
+/// An MLP energy trained by persistent CD on an equal mixture of N((-1, 0), 0.3^2 I) and
+/// N((1, 0.5), 0.3^2 I).
+fn trained_energy(device: &Device) -> ebm_core::MlpEnergy {
     let config = TrainConfig {
         seed: 5,
         batch_size: 64,
@@ -39,10 +39,9 @@ fn ais_on_a_trained_2d_energy_matches_quadrature_on_the_box() {
         .init(&device.clone().autodiff(), 5)
         .unwrap();
     let mut trainer = Trainer::new(model, config, &[2]).unwrap();
-    // Data: an equal mixture of N((-1, 0), 0.3^2 I) and N((1, 0.5), 0.3^2 I).
     let mut rng = SeededRng::new(6);
     for _ in 0..150 {
-        let z = rng.normal([64, 2], &device) * 0.3;
+        let z = rng.normal([64, 2], device) * 0.3;
         let centres: Vec<f32> = (0..64)
             .flat_map(|i| {
                 if i % 2 == 0 {
@@ -54,12 +53,18 @@ fn ais_on_a_trained_2d_energy_matches_quadrature_on_the_box() {
             .collect();
         let c = ebm_core::burn::tensor::Tensor::<2>::from_data(
             ebm_core::burn::tensor::TensorData::new(centres, [64, 2]),
-            &device,
+            device,
         );
         trainer.step(z + c).unwrap();
     }
     use ebm_core::burn::module::Module;
-    let energy = trainer.model().valid();
+    trainer.model().valid()
+}
+
+#[test]
+fn ais_on_a_trained_2d_energy_matches_quadrature_on_the_box() {
+    let device = Device::flex();
+    let energy = trained_energy(&device);
     let half = 3.0;
     let exact = normalise(&energy, &Grid::square(half, 301).unwrap(), &device).unwrap();
     let cfg = AisConfig {
