@@ -166,6 +166,8 @@ fn refusals(dir: &Path) {
     assert!(!ok && text.contains("/no/such/path"), "{text}");
     let (ok, text) = ebm(dir, &["train", "--run", "y", "--device", "tpu"]);
     assert!(!ok && text.contains("tpu") && text.contains("possible values"), "{text}");
-    let (ok, text) = ebm(dir, &["train", "--run", "z", "--batch-size", "0"]);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
+    let data = data.to_str().unwrap();
+    let (ok, text) = ebm(dir, &["train", "--run", "z", "--data", data, "--batch-size", "0"]);
     assert!(!ok && text.contains("batch_size") && !text.contains("panicked"), "{text}");
 }

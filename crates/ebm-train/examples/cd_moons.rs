@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo run -p ebm-train --example cd_moons`
 
+use ebm_core::burn::module::Module;
 use ebm_core::burn::tensor::{Device, Tensor};
 use ebm_core::{Grid, MlpEnergyConfig};
 use ebm_data::ToyDataset;
@@ -42,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = MlpEnergyConfig::new(2).with_hidden(vec![64, 64]).init(&device.clone().autodiff(), 0)?;
     let mut trainer = Trainer::new(model, config, &[2])?;
     let grid = Grid::square(4.5, 150)?;
-    let before = exact_nll(&trainer.model().clone().valid(), &grid, &test, &device)?.nll.mean;
+    let before = exact_nll(&trainer.model().valid(), &grid, &test, &device)?.nll.mean;
 
     let run = RunDir::new(std::env::temp_dir().join(format!("ebm-cd-moons-{}", std::process::id())));
     let batches = FnBatches::new(train.len(), |idx: &[usize]| -> Result<Tensor<2>, TrainError> {
@@ -50,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(ebm_data::toy::points_to_tensor(&points, &device))
     });
     let outcome = Fit::new(&run, FitConfig::new(0, 256, 25)).run(&mut trainer, &batches)?;
-    let after = exact_nll(&trainer.model().clone().valid(), &grid, &test, &device)?.nll.mean;
+    let after = exact_nll(&trainer.model().valid(), &grid, &test, &device)?.nll.mean;
     println!(
         "{} CD steps: held-out NLL {before:.3} -> {after:.3} nats (exact, by quadrature); run folder {}",
         outcome.state.step,

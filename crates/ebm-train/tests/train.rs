@@ -231,7 +231,8 @@ fn missing_or_corrupt_checkpoints_are_clear_errors() {
         "{err}"
     );
 
-    t.save_checkpoint(&dir).unwrap();
+    // A second save of the same step goes beside the first, and `latest` points at it.
+    let ckpt = t.save_checkpoint(&dir).unwrap();
     let wrong = MlpEnergyConfig::new(2)
         .with_hidden(vec![8])
         .init(&Device::flex().autodiff(), 0)

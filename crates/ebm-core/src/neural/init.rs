@@ -1,6 +1,6 @@
 //! Seeded parameter initialisation shared by the neural energies.
 
-use burn::module::Param;
+use burn::module::{Param, ParamId};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
@@ -15,7 +15,21 @@ pub(crate) fn uniform_fan_in<const D: usize>(
     device: &Device,
 ) -> Param<Tensor<D>> {
     let bound = 1.0 / (fan_in as f32).sqrt();
-    Param::from_tensor(rng.uniform(shape, -bound, bound, device))
+    let id = seeded_id(rng);
+    with_id(Param::from_tensor(rng.uniform(shape, -bound, bound, device)), id)
+}
+
+/// `param` with its id replaced (a tracked parameter, as `Param::from_tensor` makes it).
+pub(crate) fn with_id<const D: usize>(mut param: Param<Tensor<D>>, id: ParamId) -> Param<Tensor<D>> {
+    param.id = id;
+    param
+}
+
+/// A parameter id derived from the stream's state without advancing it, so a seed gives the same
+/// ids (and byte-identical checkpoints) every time while the drawn weights stay as they were.
+pub(crate) fn seeded_id(rng: &SeededRng) -> ParamId {
+    let mut probe = rng.clone();
+    ParamId::from(probe.next_u64() ^ 0x5eed_1d5e_ed1d_5eed)
 }
 
 /// A `Linear` layer `d_input -> d_output` with seeded weights.

@@ -2,7 +2,7 @@
 
 mod cnn;
 mod host;
-mod init;
+pub(crate) mod init;
 mod mlp;
 
 pub use cnn::{CnnEnergy, CnnEnergyConfig};

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::energy::Energy;
 use crate::error::EnergyError;
 use crate::module_energy::check_event_dims;
+use crate::neural::init::with_id;
 use crate::rng::SeededRng;
 
 /// A Bernoulli-Bernoulli RBM with `n_v` visible and `n_h` hidden units.
@@ -83,9 +84,9 @@ impl Rbm {
         }
         let w = SeededRng::new(seed).normal([n_visible, n_hidden], device) * init_sd;
         Ok(Self {
-            weights: Param::from_tensor(w),
-            visible_bias: Param::from_tensor(Tensor::zeros([n_visible], device)),
-            hidden_bias: Param::from_tensor(Tensor::zeros([n_hidden], device)),
+            weights: with_param_id((seed, 0), w),
+            visible_bias: with_param_id((seed, 1), Tensor::zeros([n_visible], device)),
+            hidden_bias: with_param_id((seed, 2), Tensor::zeros([n_hidden], device)),
         })
     }
 
@@ -116,9 +117,9 @@ impl Rbm {
         }
         let w: Vec<f32> = params.weights.iter().map(|&x| x as f32).collect();
         Ok(Self {
-            weights: Param::from_tensor(Tensor::from_data(TensorData::new(w, [nv, nh]), device)),
-            visible_bias: Param::from_tensor(tensor1(&params.visible_bias, device)),
-            hidden_bias: Param::from_tensor(tensor1(&params.hidden_bias, device)),
+            weights: with_param_id((0, 0), Tensor::from_data(TensorData::new(w, [nv, nh]), device)),
+            visible_bias: with_param_id((0, 1), tensor1(&params.visible_bias, device)),
+            hidden_bias: with_param_id((0, 2), tensor1(&params.hidden_bias, device)),
         })
     }
 
@@ -141,7 +142,7 @@ impl Rbm {
         }
         let b = crate::rbm::base_rate::logits(means, eps);
         let device = self.weights.val().device();
-        self.visible_bias = Param::from_tensor(tensor1(&b, &device));
+        self.visible_bias = with_id(Param::from_tensor(tensor1(&b, &device)), self.visible_bias.id);
         Ok(self)
     }
 
@@ -279,4 +280,15 @@ impl Energy<2> for Rbm {
             + frozen.visible_bias.val().unsqueeze::<2>());
         (frozen.free_energy_from_input(x, a), grad)
     }
+}
+
+/// The id of parameter `k` of an RBM initialised from `seed`: the same every time, so a seed
+/// gives byte-identical checkpoints.
+fn param_id(seed: u64, k: u64) -> burn::module::ParamId {
+    burn::module::ParamId::from(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (0x5eed_0000 + k))
+}
+
+/// A tracked parameter holding `tensor`, with the id of [`param_id`]`(seed, k)`.
+fn with_param_id<const D: usize>((seed, k): (u64, u64), tensor: Tensor<D>) -> Param<Tensor<D>> {
+    with_id(Param::from_tensor(tensor), param_id(seed, k))
 }
