@@ -39,26 +39,26 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 /// Reads an IDX images file (raw or gzipped).
 pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages, DataError> {
     let path = path.as_ref();
-    let (bytes, decompressed) = read_maybe_gzip(path)?;
-    parse_idx_images(&bytes, path).map_err(|e| mark_decompressed(e, decompressed))
+    parse_idx_images(&read_file(path)?, path)
 }
 
 /// Reads an IDX labels file (raw or gzipped).
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, DataError> {
     let path = path.as_ref();
-    let (bytes, decompressed) = read_maybe_gzip(path)?;
-    parse_idx_labels(&bytes, path).map_err(|e| mark_decompressed(e, decompressed))
+    parse_idx_labels(&read_file(path)?, path)
 }
 
 /// Parses the content of an IDX images file already in memory (raw or gzipped), for instance
 /// one embedded with `include_bytes!`; `origin` names it in errors.
 pub fn parse_idx_images(bytes: &[u8], origin: &Path) -> Result<IdxImages, DataError> {
-    if is_gzip(bytes) {
-        let (raw, _) = gunzip(bytes, origin)?;
-        return parse_idx_images(&raw, origin).map_err(|e| mark_decompressed(e, true));
-    }
-    let (dims, data) = parse_header(bytes, origin, IMAGES_MAGIC, "images")?;
-    let (n, rows, cols) = (dims[0], dims[1], dims[2]);
+    let (dims, data) = parse_idx(bytes, origin, IMAGES_MAGIC, "images")?;
+    // The magic number checked says 3 dimensions; the pattern keeps this free of indexing.
+    let &[n, rows, cols] = dims.as_slice() else {
+        return Err(DataError::Malformed {
+            path: origin.to_path_buf(),
+            reason: format!("an IDX images file has 3 dimensions, not {}", dims.len()),
+        });
+    };
     if n == 0 || rows == 0 || cols == 0 {
         return Err(DataError::Malformed {
             path: origin.to_path_buf(),
@@ -69,19 +69,34 @@ pub fn parse_idx_images(bytes: &[u8], origin: &Path) -> Result<IdxImages, DataEr
         n,
         rows,
         cols,
-        pixels: data.to_vec(),
+        pixels: data,
     })
 }
 
 /// Parses the content of an IDX labels file already in memory (raw or gzipped); `origin` names
 /// it in errors.
 pub fn parse_idx_labels(bytes: &[u8], origin: &Path) -> Result<Vec<u8>, DataError> {
+    Ok(parse_idx(bytes, origin, LABELS_MAGIC, "labels")?.1)
+}
+
+/// The dimensions and data of an IDX file in memory, gunzipped first when it is gzipped.
+fn parse_idx(
+    bytes: &[u8],
+    origin: &Path,
+    magic: u32,
+    kind: &'static str,
+) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     if is_gzip(bytes) {
-        let (raw, _) = gunzip(bytes, origin)?;
-        return parse_idx_labels(&raw, origin).map_err(|e| mark_decompressed(e, true));
+        let raw = gunzip_idx(bytes, origin, magic, kind)?;
+        let (dims, _) =
+            parse_header(&raw, origin, magic, kind).map_err(|e| mark_decompressed(e, true))?;
+        let header_len = 4 + 4 * dims.len();
+        let mut data = raw;
+        data.drain(..header_len);
+        return Ok((dims, data));
     }
-    let (_, data) = parse_header(bytes, origin, LABELS_MAGIC, "labels")?;
-    Ok(data.to_vec())
+    let (dims, data) = parse_header(bytes, origin, magic, kind)?;
+    Ok((dims, data.to_vec()))
 }
 
 /// Reads an IDX images file and, when given, its labels file, checking that the counts agree.
@@ -129,21 +144,51 @@ fn type_name(code: u8) -> Option<&'static str> {
     })
 }
 
-/// Checks the header against `magic` and returns the dimensions and the data bytes.
+/// Checks the header against `magic` and returns the dimensions and the data bytes, which must
+/// be exactly as long as the dimensions announce.
 fn parse_header<'a>(
     bytes: &'a [u8],
     path: &Path,
     magic: u32,
     kind: &'static str,
 ) -> Result<(Vec<usize>, &'a [u8]), DataError> {
-    let truncated = |expected: u64| DataError::Truncated {
+    let header_len = check_magic(bytes, path, magic, kind)?;
+    let (dims, total) = declared_len(bytes, path, header_len)?;
+    if bytes.len() < total {
+        return Err(truncated(path, total, bytes.len()));
+    }
+    if bytes.len() > total {
+        return Err(DataError::Malformed {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} bytes after the {total} that the IDX header (dimensions {dims:?}) announces",
+                bytes.len() - total
+            ),
+        });
+    }
+    Ok((dims, &bytes[header_len..]))
+}
+
+/// A [`DataError::Truncated`] of raw (not decompressed) sizes.
+fn truncated(path: &Path, expected: usize, found: usize) -> DataError {
+    DataError::Truncated {
         path: path.to_path_buf(),
-        expected,
-        found: bytes.len() as u64,
+        expected: expected as u64,
+        found: found as u64,
         decompressed: false,
-    };
+    }
+}
+
+/// Checks the magic number at the start of `bytes` against `magic`; returns the header length
+/// (`4 + 4 * dimensions`).
+fn check_magic(
+    bytes: &[u8],
+    path: &Path,
+    magic: u32,
+    kind: &'static str,
+) -> Result<usize, DataError> {
     let Some(head) = bytes.first_chunk::<4>() else {
-        return Err(truncated(4));
+        return Err(truncated(path, 4, bytes.len()));
     };
     let found = u32::from_be_bytes(*head);
     let bad_magic = || DataError::BadMagic {
@@ -170,72 +215,96 @@ fn parse_header<'a>(
     if found != magic {
         return Err(bad_magic());
     }
-    let ndims = usize::from(ndims);
-    let header_len = 4 + 4 * ndims;
-    if bytes.len() < header_len {
-        return Err(truncated(header_len as u64));
-    }
-    let dims: Vec<usize> = bytes[4..header_len]
+    Ok(4 + 4 * usize::from(ndims))
+}
+
+/// The dimensions in the header of `bytes` (of `header_len` bytes, magic checked) and the total
+/// length they announce, header included; an overflowing product is an error, not a wrap.
+fn declared_len(
+    bytes: &[u8],
+    path: &Path,
+    header_len: usize,
+) -> Result<(Vec<usize>, usize), DataError> {
+    let Some(dim_bytes) = bytes.get(4..header_len) else {
+        return Err(truncated(path, header_len, bytes.len()));
+    };
+    let dims: Vec<usize> = dim_bytes
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
     let data_len = dims.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d));
-    let total = data_len.and_then(|d| d.checked_add(header_len));
-    let Some(total) = total else {
-        return Err(DataError::Malformed {
+    match data_len.and_then(|d| d.checked_add(header_len)) {
+        Some(total) => Ok((dims, total)),
+        None => Err(DataError::Malformed {
             path: path.to_path_buf(),
             reason: format!("IDX dimensions {dims:?} are too large"),
-        });
-    };
-    if bytes.len() < total {
-        return Err(truncated(total as u64));
+        }),
     }
-    if bytes.len() > total {
+}
+
+/// Reads a whole file.
+fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|e| DataError::io(path, e))
+}
+
+/// Gunzips an IDX file without reading more than its header announces.
+///
+/// The header is decompressed first; the rest is read with `take(total + 1)`, `total` being the
+/// length the header announces, so a stream longer than announced (a gzip bomb behind a small
+/// header) costs at most one byte more than the header promised, and a header announcing more
+/// than the stream holds allocates only what the stream holds. Errors: a stream that ends short
+/// ([`DataError::Truncated`], sizes once decompressed), longer than announced, corrupt, or whose
+/// content is whole but whose end and checksum are missing ([`DataError::Malformed`]).
+fn gunzip_idx(
+    bytes: &[u8],
+    path: &Path,
+    magic: u32,
+    kind: &'static str,
+) -> Result<Vec<u8>, DataError> {
+    let mut decoder = MultiGzDecoder::new(bytes);
+    let mut out = Vec::new();
+    let mark = |e| mark_decompressed(e, true);
+    let mut cut = fill(&mut decoder, &mut out, 4, path)?;
+    let header_len = check_magic(&out, path, magic, kind).map_err(mark)?;
+    if !cut {
+        cut = fill(&mut decoder, &mut out, header_len, path)?;
+    }
+    let (_, total) = declared_len(&out, path, header_len).map_err(mark)?;
+    if !cut {
+        cut = fill(&mut decoder, &mut out, total.saturating_add(1), path)?;
+    }
+    if out.len() > total {
         return Err(DataError::Malformed {
             path: path.to_path_buf(),
             reason: format!(
-                "{} bytes after the {total} that the IDX header (dimensions {dims:?}) announces",
-                bytes.len() - total
+                "decompresses to more than the {total} bytes that its IDX header announces"
             ),
         });
     }
-    Ok((dims, &bytes[header_len..]))
-}
-
-/// Reads a whole file, gunzipping it when it starts with the gzip magic bytes; the flag says
-/// whether it was gzipped.
-fn read_maybe_gzip(path: &Path) -> Result<(Vec<u8>, bool), DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    if is_gzip(&bytes) {
-        gunzip(&bytes, path)
-    } else {
-        Ok((bytes, false))
+    if out.len() < total {
+        return Err(mark(truncated(path, total, out.len())));
     }
+    if cut {
+        return Err(DataError::Malformed {
+            path: path.to_path_buf(),
+            reason: "gzip stream is truncated (its end and checksum are missing)".to_string(),
+        });
+    }
+    Ok(out)
 }
 
-/// Gunzips `bytes`. A stream cut short keeps what it decoded, so that the IDX parser can say
-/// how much is missing; one whose content is whole but whose trailer is missing is an error.
-fn gunzip(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, bool), DataError> {
-    let mut out = Vec::with_capacity(bytes.len() * 4);
-    match MultiGzDecoder::new(bytes).read_to_end(&mut out) {
-        Ok(_) => Ok((out, true)),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            // Let the IDX header say how much is missing; if the content happens to be whole,
-            // report the cut stream itself.
-            let magic = if out.starts_with(&LABELS_MAGIC.to_be_bytes()) {
-                (LABELS_MAGIC, "labels")
-            } else {
-                (IMAGES_MAGIC, "images")
-            };
-            match parse_header(&out, path, magic.0, magic.1) {
-                Ok(_) => Err(DataError::Malformed {
-                    path: path.to_path_buf(),
-                    reason: "gzip stream is truncated (its end and checksum are missing)"
-                        .to_string(),
-                }),
-                Err(err) => Err(mark_decompressed(err, true)),
-            }
-        }
+/// Decompresses into `out` until it holds `upto` bytes or the stream ends; `true` when the
+/// stream was cut short (an unexpected end of file), an error when it is corrupt.
+fn fill(
+    decoder: &mut impl Read,
+    out: &mut Vec<u8>,
+    upto: usize,
+    path: &Path,
+) -> Result<bool, DataError> {
+    let want = upto.saturating_sub(out.len()) as u64;
+    match decoder.take(want).read_to_end(out) {
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
         Err(e) => Err(DataError::Malformed {
             path: path.to_path_buf(),
             reason: format!("corrupt gzip stream: {e}"),

@@ -1,11 +1,9 @@
 //! An in-memory set of images scaled to `[-1, 1]`, with optional labels.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use crate::DataError;
+use crate::stratify::{split_indices, stratified_indices, uniform_indices};
 
 /// Maps a grey level 0..=255 to `[-1, 1]`: `v / 255 * 2 - 1`.
 pub fn pixel_to_unit(v: u8) -> f32 {
@@ -127,7 +125,8 @@ impl ImageSet {
     /// The pixels of image `i` (`[channels, height, width]`), or `None` past the end.
     pub fn image(&self, i: usize) -> Option<&[f32]> {
         let len = self.image_len();
-        self.images.get(i * len..(i + 1) * len)
+        let start = i.checked_mul(len)?;
+        self.images.get(start..start.checked_add(len)?)
     }
 
     /// The label of image `i`, when the set has labels and `i` is in range.
@@ -195,9 +194,12 @@ impl ImageSet {
     /// Splits into `(kept, held_out)`: a random `fraction` of the images (rounded, at least one
     /// and leaving at least one) is held out.
     ///
-    /// The permutation comes from a ChaCha8 stream seeded with `seed`, so a seed always gives
-    /// the same split; each part keeps the original order of its images.
-    /// Fails unless `0 < fraction < 1` and the set has at least two images.
+    /// With labels the split is stratified: the held-out count of each class is its
+    /// largest-remainder share of the held-out total (see [`crate::stratify`]), so both parts
+    /// keep the class proportions to within one image per class. Without labels the held-out
+    /// part is the start of a seeded permutation. Draws come from a ChaCha8 stream seeded with
+    /// `seed`, so a seed always gives the same split; each part keeps the original order of its
+    /// images. Fails unless `0 < fraction < 1` and the set has at least two images.
     pub fn split(&self, seed: u64, fraction: f64) -> Result<(ImageSet, ImageSet), DataError> {
         if !(fraction > 0.0 && fraction < 1.0) {
             return Err(DataError::InvalidArgument(format!(
@@ -211,12 +213,35 @@ impl ImageSet {
             )));
         }
         let held = ((self.n as f64 * fraction).round() as usize).clamp(1, self.n - 1);
-        let mut order: Vec<usize> = (0..self.n).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let (held_idx, kept_idx) = order.split_at_mut(held);
-        held_idx.sort_unstable();
-        kept_idx.sort_unstable();
-        Ok((self.select(kept_idx)?, self.select(held_idx)?))
+        let (kept_idx, held_idx) = split_indices(self.checked_labels()?, self.n, held, seed);
+        Ok((self.select(&kept_idx)?, self.select(&held_idx)?))
+    }
+
+    /// A seeded, stratified sample of `n` images, in an order that mixes the classes.
+    ///
+    /// With labels, the class counts are the largest-remainder shares of `n` (every class
+    /// present gets at least one image when `n` is at least the number of classes) and any
+    /// prefix of the result is stratified too; see [`stratified_indices`]. Without labels it is
+    /// a seeded uniform sample in random order ([`uniform_indices`]). The same `seed` gives the
+    /// same set. Fails unless `1 <= n <= self.len()`.
+    pub fn stratified(&self, n: usize, seed: u64) -> Result<ImageSet, DataError> {
+        let indices = match self.checked_labels()? {
+            Some(labels) => stratified_indices(labels, n, seed)?,
+            None => uniform_indices(self.n, n, seed)?,
+        };
+        self.select(&indices)
+    }
+
+    /// The labels, checked to hold one per image (the fields are public and may disagree).
+    fn checked_labels(&self) -> Result<Option<&[u8]>, DataError> {
+        match &self.labels {
+            Some(l) if l.len() != self.n => Err(DataError::InvalidArgument(format!(
+                "{} labels for {} images",
+                l.len(),
+                self.n
+            ))),
+            other => Ok(other.as_deref()),
+        }
     }
 
     /// A seeded, stratified sample of `n` images (placeholder; see the stratified module).
@@ -306,6 +331,9 @@ mod tests {
         let p0 = pixel_to_unit(0);
         assert_eq!(v, [[p3; 4], [p0; 4], [p3; 4]].concat());
         assert!(set.batch(&[5], &device).is_err());
+        // An index whose offset overflows is out of range, not a panic.
+        assert!(set.batch(&[usize::MAX], &device).is_err());
+        assert_eq!(set.image(usize::MAX / 2), None);
         assert!(set.batch(&[], &device).is_err());
         assert_eq!(set.to_tensor(&device).dims(), [5, 1, 2, 2]);
     }

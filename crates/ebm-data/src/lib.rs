@@ -5,6 +5,8 @@
 //!   held-out splits.
 //! - [`folder`]: folders of PNG/JPEG images, with labels from class sub-folders.
 //! - [`options`]: [`LoadOptions`], the colour mode and size asked of loaded images.
+//! - [`stratify`]: seeded stratified subsets ([`ImageSet::stratified`], [`stratified_indices`])
+//!   and the stratified held-out split of [`ImageSet::split`].
 //! - [`load`]: [`load_images`], one entry for an IDX file, an IDX folder or an image folder.
 //! - [`toy`]: [`ToyDataset`], the 2-D toy densities of FFJORD (8gaussians, moons, ...).
 //! - [`error`]: [`DataError`], which names the file and what is wrong with it.
@@ -15,6 +17,7 @@ pub mod idx;
 pub mod images;
 pub mod load;
 pub mod options;
+pub mod stratify;
 pub mod toy;
 
 pub use error::DataError;
@@ -23,4 +26,5 @@ pub use idx::{IdxImages, read_idx_dataset, read_idx_images, read_idx_labels};
 pub use images::{ImageSet, pixel_to_unit, unit_to_pixel};
 pub use load::{load_images, mnist_4k_dir};
 pub use options::{ColorMode, LoadOptions};
+pub use stratify::{stratified_indices, uniform_indices};
 pub use toy::{ToyDataset, eight_gaussians_log_density};

@@ -115,8 +115,24 @@ fn load_idx(images_path: &Path, options: &LoadOptions) -> Result<ImageSet, DataE
     }
     let (width, height) = options.size.unwrap_or(native);
     let per_image = images.rows * images.cols;
-    let mut pixels =
-        Vec::with_capacity(images.n * options.color.channels() * (width * height) as usize);
+    let too_big = || {
+        DataError::InvalidArgument(format!(
+            "{} images of {} channel(s) resized to {width}x{height} do not fit in memory",
+            images.n,
+            options.color.channels()
+        ))
+    };
+    let capacity = [
+        images.n,
+        options.color.channels(),
+        width as usize,
+        height as usize,
+    ]
+    .iter()
+    .try_fold(1usize, |acc, d| acc.checked_mul(*d))
+    .ok_or_else(too_big)?;
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(capacity).map_err(|_| too_big())?;
     for chunk in images.pixels.chunks_exact(per_image) {
         let gray = GrayImage::from_raw(native.0, native.1, chunk.to_vec()).ok_or_else(|| {
             DataError::Malformed {
