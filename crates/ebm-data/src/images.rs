@@ -244,21 +244,6 @@ impl ImageSet {
         }
     }
 
-    /// A seeded, stratified sample of `n` images (placeholder; see the stratified module).
-    pub fn stratified(&self, n: usize, seed: u64) -> Result<ImageSet, DataError> {
-        let mut order: Vec<usize> = (0..self.n).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        if let Some(labels) = &self.labels {
-            order.sort_by_key(|&i| labels[i]);
-            let k = self.n as f64 / n.max(1) as f64;
-            order = (0..n.min(self.n)).map(|j| order[(j as f64 * k) as usize]).collect();
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 1));
-        } else {
-            order.truncate(n);
-        }
-        self.select(&order)
-    }
-
     /// The number of images of each label `0..=max label`, when the set has labels.
     pub fn label_counts(&self) -> Option<Vec<usize>> {
         let labels = self.labels.as_ref()?;
