@@ -1,39 +1,13 @@
-//! The chain energy's exact algorithms against brute-force enumeration, autodiff against finite
-//! differences, and both samplers against exact marginals.
+//! The chain energy's exact algorithms against brute-force enumeration, and autodiff against
+//! finite differences (the samplers are checked in `samplers.rs`).
+
+mod common;
 
 use burn::module::Param;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
+use common::{all_paths, brute_log_z, random_chain, random_unary};
 use ebm_core::SeededRng;
-use ebm_tag::crf::{Crf, PathIndicators, Transitions, logsumexp_f64};
-use ebm_tag::gibbs::gibbs_chain;
-
-/// Every tag sequence of length `n` over `k` tags.
-fn all_paths(n: usize, k: usize) -> Vec<Vec<usize>> {
-    let mut out = vec![vec![]];
-    for _ in 0..n {
-        out = out
-            .into_iter()
-            .flat_map(|p| {
-                (0..k).map(move |j| {
-                    let mut q = p.clone();
-                    q.push(j);
-                    q
-                })
-            })
-            .collect();
-    }
-    out
-}
-
-fn random_chain(k: usize, rng: &mut SeededRng, scale: f64) -> Transitions {
-    let mut v = |n: usize| -> Vec<f64> { (0..n).map(|_| scale * rng.normal_f64()).collect() };
-    Transitions {
-        k,
-        trans: v(k * k),
-        start: v(k),
-        end: v(k),
-    }
-}
+use ebm_tag::crf::{Crf, PathIndicators, Transitions};
 
 /// The gradient of `t` in `grads`, read back to the host.
 fn grad_values<const D: usize>(t: &Tensor<D>, grads: &Gradients) -> Vec<f32> {
@@ -42,15 +16,6 @@ fn grad_values<const D: usize>(t: &Tensor<D>, grads: &Gradients) -> Vec<f32> {
         .into_data()
         .try_to_vec::<f32>()
         .unwrap()
-}
-
-fn random_unary(n: usize, k: usize, rng: &mut SeededRng, scale: f64) -> Vec<f64> {
-    (0..n * k).map(|_| scale * rng.normal_f64()).collect()
-}
-
-fn brute_log_z(tr: &Transitions, u: &[f64], n: usize) -> f64 {
-    let scores: Vec<f64> = all_paths(n, tr.k).iter().map(|y| tr.score(u, y)).collect();
-    logsumexp_f64(&scores)
 }
 
 fn crf_from(tr: &Transitions, device: &Device) -> Crf {
@@ -129,7 +94,9 @@ fn forward_log_z_equals_brute_force_on_host_and_in_batched_tensors() {
                 (tr.log_partition(un) - exact).abs() < 1e-10,
                 "host k={k} n={n}"
             );
-            // f32 tensors: a few ulps of a value of order 10.
+            // f32 tensors: a few ulps of a value of order 10. Deterministic rounding, not
+            // Monte-Carlo: at most 5 logsumexp steps over 4 terms, each a few ulps (f32 epsilon
+            // 6e-8 relative), stay near 1e-6; 1e-4 leaves room for the exp/log round trips.
             assert!(
                 (lz - exact).abs() < 1e-4 * (1.0 + exact.abs()),
                 "batched k={k} n={n}: {lz} vs {exact}"
@@ -201,6 +168,7 @@ fn path_score_in_tensors_equals_host_score() {
     }
     let ind = PathIndicators::new(&flat, &lens, s, k);
     let got = host(crf_from(&tr, &device).energy(u, &ind));
+    // f32 sums of at most 9 terms of order 1: rounding near 1e-6, deterministic.
     for ((un, p), e) in unaries.iter().zip(&paths).zip(&got) {
         assert!(
             (e - tr.energy(un, p)).abs() < 1e-5,
@@ -208,6 +176,37 @@ fn path_score_in_tensors_equals_host_score() {
             tr.energy(un, p)
         );
     }
+}
+
+/// Checks the autodiff gradients of the chain scores (`trans`, `start`, `end`, in `fields`)
+/// against central differences of `nll` with step `h`, within `tol`; returns how many it checked.
+fn check_chain_score_gradients(
+    tr: &Transitions,
+    nll: &dyn Fn(&Transitions) -> f64,
+    fields: [(&str, &[f32]); 3],
+    h: f64,
+    tol: f64,
+) -> usize {
+    let mut checked = 0;
+    for (name, ad) in fields {
+        for (i, &a) in ad.iter().enumerate() {
+            let (mut up, mut dn) = (tr.clone(), tr.clone());
+            let (pu, pd) = match name {
+                "trans" => (&mut up.trans[i], &mut dn.trans[i]),
+                "start" => (&mut up.start[i], &mut dn.start[i]),
+                _ => (&mut up.end[i], &mut dn.end[i]),
+            };
+            *pu += h;
+            *pd -= h;
+            let fd = (nll(&up) - nll(&dn)) / (2.0 * h);
+            assert!(
+                (fd - f64::from(a)).abs() < tol,
+                "d/d{name}[{i}]: fd {fd} autodiff {a}"
+            );
+            checked += 1;
+        }
+    }
+    checked
 }
 
 #[test]
@@ -274,99 +273,6 @@ fn nll_gradient_matches_finite_differences() {
         }
     }
     let fields: [(&str, &[f32]); 3] = [("trans", &g_t), ("start", &g_s), ("end", &g_e)];
-    for (name, ad) in fields {
-        for (i, &a) in ad.iter().enumerate() {
-            let (mut up, mut dn) = (tr.clone(), tr.clone());
-            let (pu, pd) = match name {
-                "trans" => (&mut up.trans[i], &mut dn.trans[i]),
-                "start" => (&mut up.start[i], &mut dn.start[i]),
-                _ => (&mut up.end[i], &mut dn.end[i]),
-            };
-            *pu += h;
-            *pd -= h;
-            let fd = (nll(&up, &unaries) - nll(&dn, &unaries)) / (2.0 * h);
-            assert!(
-                (fd - f64::from(a)).abs() < tol,
-                "d/d{name}[{i}]: fd {fd} autodiff {a}"
-            );
-            checked += 1;
-        }
-    }
+    checked += check_chain_score_gradients(&tr, &|t| nll(t, &unaries), fields, h, tol);
     assert_eq!(checked, (4 + 2 + 3) * k + k * k + 2 * k);
-}
-
-/// Exact single-site and adjacent-pair marginals by enumeration.
-fn exact_marginals(tr: &Transitions, u: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
-    let k = tr.k;
-    let lz = brute_log_z(tr, u, n);
-    let mut single = vec![0.0; n * k];
-    let mut pair = vec![0.0; (n - 1) * k * k];
-    for y in all_paths(n, k) {
-        let p = (tr.score(u, &y) - lz).exp();
-        for t in 0..n {
-            single[t * k + y[t]] += p;
-            if t + 1 < n {
-                pair[(t * k + y[t]) * k + y[t + 1]] += p;
-            }
-        }
-    }
-    (single, pair)
-}
-
-/// Checks sample frequencies of every single-site and adjacent-pair event against the exact
-/// probabilities: each frequency of `N` independent draws has binomial sd `sqrt(p (1 - p) / N)`;
-/// allow 4 sd (plus 1/N for p near 0 or 1).
-fn check_frequencies(name: &str, samples: &[Vec<usize>], tr: &Transitions, u: &[f64], n: usize) {
-    let k = tr.k;
-    let big_n = samples.len() as f64;
-    let (single, pair) = exact_marginals(tr, u, n);
-    let mut f_single = vec![0.0; n * k];
-    let mut f_pair = vec![0.0; (n - 1) * k * k];
-    for y in samples {
-        for t in 0..n {
-            f_single[t * k + y[t]] += 1.0 / big_n;
-            if t + 1 < n {
-                f_pair[(t * k + y[t]) * k + y[t + 1]] += 1.0 / big_n;
-            }
-        }
-    }
-    for (what, exact, freq) in [("single", &single, &f_single), ("pair", &pair, &f_pair)] {
-        for (i, (p, f)) in exact.iter().zip(freq.iter()).enumerate() {
-            let sd = (p * (1.0 - p) / big_n).sqrt();
-            assert!(
-                (f - p).abs() <= 4.0 * sd + 1.0 / big_n,
-                "{name} {what}[{i}]: freq {f} exact {p} (sd {sd})"
-            );
-        }
-    }
-}
-
-#[test]
-fn ffbs_sample_frequencies_match_exact_marginals() {
-    let mut rng = SeededRng::new(6);
-    let (n, k) = (5, 3);
-    let tr = random_chain(k, &mut rng, 1.0);
-    let u = random_unary(n, k, &mut rng, 1.0);
-    let samples: Vec<Vec<usize>> = (0..20_000).map(|_| tr.sample_ffbs(&u, &mut rng)).collect();
-    check_frequencies("ffbs", &samples, &tr, &u, n);
-}
-
-#[test]
-fn gibbs_sample_frequencies_match_exact_marginals() {
-    // Independent chains from uniform random starts, the final state of each one draw: the draws
-    // are independent, so the binomial error applies; 40 sweeps of a 5-site chain with O(1)
-    // potentials leave a burn-in bias far below the Monte-Carlo error.
-    let mut rng = SeededRng::new(7);
-    let (n, k) = (5, 3);
-    let tr = random_chain(k, &mut rng, 1.0);
-    let u = random_unary(n, k, &mut rng, 1.0);
-    let samples: Vec<Vec<usize>> = (0..8_000)
-        .map(|_| {
-            let init: Vec<usize> = (0..n)
-                .map(|_| (rng.uniform_f64() * k as f64) as usize % k)
-                .collect();
-            gibbs_chain(&tr, &u, &init, 40, &mut rng)
-        })
-        .collect();
-    check_frequencies("gibbs", &samples, &tr, &u, n);
 }
