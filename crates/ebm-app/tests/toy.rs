@@ -4,6 +4,7 @@
 mod common;
 
 use std::f64::consts::PI;
+use std::path::Path;
 
 use common::ebm;
 
@@ -72,41 +73,38 @@ fn kde_on_8gaussians_lands_near_the_exact_entropy() {
     );
 }
 
+/// A tiny run: 600 training points in batches of 256 (2 steps an epoch), 5 steps.
+fn quick(run: &str) -> Vec<String> {
+    [
+        "toy", "--dataset", "moons", "--run", run, "--steps", "5", "--n-train", "600", "--n-val",
+        "100", "--n-test", "200", "--grid", "41", "--n-samples", "64", "--sample-steps", "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn ebm_owned(dir: &Path, args: &[String]) -> (bool, String) {
+    ebm(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
 fn toy_writes_plots_metrics_and_a_table() {
-    let dir = std::env::temp_dir().join(format!("ebm-toy-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let quick = [
-        "--steps",
-        "3",
-        "--n-train",
-        "400",
-        "--n-val",
-        "100",
-        "--n-test",
-        "200",
-        "--grid",
-        "41",
-        "--n-samples",
-        "64",
-        "--sample-steps",
-        "3",
-        "--out",
-        "out",
-    ];
-    let mut args = vec!["toy", "--dataset", "moons"];
-    args.extend(quick);
-    let (ok, text) = ebm(&dir, &args);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (ok, text) = ebm_owned(dir, &quick("out"));
     assert!(ok, "{text}");
-    let out = dir.join("out");
-    for f in ["density.png", "samples.png", "samples.npy", "metrics.json"] {
+    let out = dir.join("runs/out");
+    for f in ["density.png", "samples.png", "samples.npy", "metrics.json", "config.json", "metrics.jsonl"] {
         assert!(out.join(f).is_file(), "{f} missing: {text}");
     }
     let img = image::open(out.join("density.png")).unwrap();
     assert_eq!((img.width(), img.height()), (512, 512));
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let metrics = json(&out.join("metrics.json"));
     for key in [
         "nll_ebm",
         "nll_kde",
@@ -122,13 +120,58 @@ fn toy_writes_plots_metrics_and_a_table() {
     }
     assert_eq!(metrics["dataset"], "moons");
     assert!(text.contains("| moons |"), "{text}");
+    let steps = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(steps.lines().count(), 5, "{steps}");
 
     // A wrong name is an error that lists the valid ones, not a panic.
-    let (ok, text) = ebm(&dir, &["toy", "--dataset", "spiral", "--steps", "1"]);
+    let (ok, text) = ebm(dir, &["toy", "--dataset", "spiral", "--steps", "1"]);
     assert!(!ok);
     assert!(
         text.contains("2spirals") && !text.contains("panicked"),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The final weights, samples and measurements (without timings) of a finished run.
+fn outcome(root: &Path) -> Vec<String> {
+    let pointer = std::fs::read_to_string(root.join("checkpoints/latest")).unwrap();
+    assert!(pointer.starts_with("step-00000005"), "{pointer}");
+    let model = std::fs::read(root.join("checkpoints").join(pointer.trim()).join("model.bpk"));
+    let mut metrics = json(&root.join("metrics.json"));
+    for key in ["train_seconds", "wall_seconds"] {
+        metrics.as_object_mut().unwrap().remove(key);
+    }
+    vec![
+        format!("{:?}", model.unwrap()),
+        format!("{:?}", std::fs::read(root.join("samples.npy")).unwrap()),
+        metrics.to_string(),
+    ]
+}
+
+#[test]
+fn a_run_stopped_early_then_resumed_is_the_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (ok, text) = ebm_owned(dir, &quick("straight"));
+    assert!(ok, "{text}");
+    let expected = outcome(&dir.join("runs/straight"));
+    let mut first = quick("stopped");
+    first.extend(["--max-steps".to_string(), "3".to_string()]);
+    let (ok, text) = ebm_owned(dir, &first);
+    assert!(ok && text.contains("continue with --resume"), "{text}");
+    assert!(!dir.join("runs/stopped/metrics.json").exists());
+    let (ok, text) = ebm(dir, &["toy", "--run", "stopped", "--resume"]);
+    assert!(ok, "{text}");
+    assert!(outcome(&dir.join("runs/stopped")) == expected, "the resumed run differs");
+    // The negative control: another seed ends elsewhere.
+    let mut other = quick("other");
+    other.extend(["--seed".to_string(), "1".to_string()]);
+    let (ok, text) = ebm_owned(dir, &other);
+    assert!(ok, "{text}");
+    assert!(outcome(&dir.join("runs/other"))[0] != expected[0], "the control matches");
+    // Flags that conflict with the saved run are refused by name.
+    for (flag, value) in [("--lr", "0.1"), ("--steps", "9"), ("--seed", "2"), ("--hidden", "8")] {
+        let (ok, text) = ebm(dir, &["toy", "--run", "stopped", "--resume", flag, value]);
+        assert!(!ok && text.contains(flag), "{flag}: {text}");
+    }
 }

@@ -31,6 +31,14 @@ pub enum TagError {
         /// Why it is invalid.
         reason: String,
     },
+    /// The loss of a training step is NaN or infinite; the parameters were not updated.
+    #[error("training diverged at step {step}: loss = {loss} (lower the learning rate, or use --on-divergence restore)")]
+    Diverged {
+        /// Parameter steps done before the failed one.
+        step: usize,
+        /// The loss.
+        loss: f64,
+    },
     /// A checkpoint or vocabulary file could not be written or read back.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {

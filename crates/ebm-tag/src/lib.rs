@@ -17,7 +17,9 @@
 //!   Viterbi, forward-backward marginals and forward-filtering backward-sampling: [`crf`].
 //! - Block Gibbs sampling of tags given their neighbours: [`gibbs`].
 //! - The tagger (network + chain) and prediction: [`tagger`].
-//! - Training by exact ML, CD with FFBS or Gibbs negatives, or per-token softmax: [`train`].
+//! - Training by exact ML, CD with FFBS or Gibbs negatives, or per-token softmax: [`train`];
+//!   its checkpoints and its place in the one training loop ([`ebm_train::Learner`]):
+//!   [`train_io`].
 //! - The most-frequent-tag baseline: [`baseline`].
 //! - Typed errors: [`error`].
 
@@ -30,6 +32,7 @@ pub mod gibbs;
 pub mod network;
 pub mod tagger;
 pub mod train;
+pub mod train_io;
 pub mod vocab;
 
 pub use baseline::MostFrequentTag;

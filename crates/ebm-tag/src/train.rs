@@ -53,6 +53,16 @@ impl Objective {
         self != Objective::Softmax
     }
 
+    /// The word that names the objective (see [`Objective::from_word`]).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ml => "ml",
+            Self::CdFfbs => "cd-ffbs",
+            Self::CdGibbs => "cd-gibbs",
+            Self::Softmax => "softmax",
+        }
+    }
+
     /// The objective named by a word: `ml`, `cd-ffbs`, `cd-gibbs`, `softmax`.
     pub fn from_word(word: &str) -> Result<Self, TagError> {
         match word {
@@ -180,13 +190,13 @@ pub struct StepReport {
 
 /// A tagger being trained on an autodiff device, with its optimiser and random stream.
 pub struct TagTrainer {
-    model: Tagger,
-    optim: ModuleOptimizer,
-    settings: TrainSettings,
-    config: TaggerConfig,
-    rng: SeededRng,
-    device: Device,
-    steps: usize,
+    pub(crate) model: Tagger,
+    pub(crate) optim: ModuleOptimizer,
+    pub(crate) settings: TrainSettings,
+    pub(crate) config: TaggerConfig,
+    pub(crate) rng: SeededRng,
+    pub(crate) device: Device,
+    pub(crate) steps: usize,
 }
 
 impl TagTrainer {
@@ -206,9 +216,7 @@ impl TagTrainer {
         let device = device.clone().autodiff();
         let mut rng = SeededRng::new(settings.seed);
         let model = config.init(&device, rng.next_u64())?;
-        let optim = AdamConfig::new()
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(settings.grad_clip)))
-            .init();
+        let optim = adam(&settings);
         Ok(Self {
             model,
             optim,
@@ -243,11 +251,6 @@ impl TagTrainer {
     /// Parameter steps done.
     pub fn steps(&self) -> usize {
         self.steps
-    }
-
-    /// The run's random stream (for batch order).
-    pub fn rng(&mut self) -> &mut SeededRng {
-        &mut self.rng
     }
 
     /// The per-token loss of a batch under the objective, as a differentiable scalar, and the
@@ -333,10 +336,10 @@ impl TagTrainer {
             .map(f64::from)
             .unwrap_or(f64::NAN);
         if !value.is_finite() {
-            return Err(TagError::invalid(
-                "loss",
-                format!("non-finite loss {value} at step {}", self.steps),
-            ));
+            return Err(TagError::Diverged {
+                step: self.steps,
+                loss: value,
+            });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let lr = self.settings.lr_at(self.steps);
@@ -354,6 +357,13 @@ impl TagTrainer {
     pub fn save_model(&self, path: &Path) -> Result<(), TagError> {
         save_model(&self.model, path)
     }
+}
+
+/// The optimiser of a run: Adam with the gradient norm clipped at `settings.grad_clip`.
+pub(crate) fn adam(settings: &TrainSettings) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(settings.grad_clip)))
+        .init()
 }
 
 /// Writes a tagger's parameters to `path` atomically (temporary file, then rename).
