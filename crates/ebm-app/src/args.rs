@@ -108,6 +108,22 @@ pub enum DivergenceArg {
 }
 
 impl FitArgs {
+    /// The settings a run starts from: the saved ones on `--resume`, those of `--config FILE`,
+    /// or `defaults()`.
+    pub fn base_config<C: serde::de::DeserializeOwned>(
+        &self,
+        dir: &RunDir,
+        defaults: impl FnOnce() -> Result<C>,
+    ) -> Result<C> {
+        if self.resume {
+            Ok(dir.read_config()?)
+        } else if let Some(path) = &self.config {
+            Ok(ebm_train::fit::read_config_file(path)?)
+        } else {
+            defaults()
+        }
+    }
+
     /// Applies the loop flags to `fit` (the saved or default settings). Every flag may change
     /// on a new run; on `--resume`, only the length of the run may, and the divergence policy.
     pub fn apply(&self, fit: &mut FitConfig) -> Result<()> {

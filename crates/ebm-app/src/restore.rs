@@ -133,18 +133,7 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
     let data = load_images(&path, &LoadOptions::grey())
         .with_context(|| format!("reading {}", path.display()))?;
     let m = &spec.model;
-    if (data.channels, data.height, data.width) != (m.channels, m.image_size, m.image_size) {
-        bail!(
-            "{}: images are {}x{}x{}, the run's network takes {}x{}x{}",
-            path.display(),
-            data.channels,
-            data.height,
-            data.width,
-            m.channels,
-            m.image_size,
-            m.image_size
-        );
-    }
+    m.check_images(&data, &path)?;
     let n = args.n.min(data.len());
     let sel = if n < data.len() { data.stratified(n, args.seed)? } else { data };
     if spec.train.sampler.name() != Sgld::NAME {

@@ -39,6 +39,21 @@ impl ModelSpec {
             .init(device, seed)?)
     }
 
+    /// Fails, naming `path`, unless the images of `data` have this network's shape.
+    pub fn check_images(&self, data: &ebm_data::ImageSet, path: &std::path::Path) -> Result<()> {
+        let (c, s) = (self.channels, self.image_size);
+        if (data.channels, data.height, data.width) != (c, s, s) {
+            anyhow::bail!(
+                "{}: images are {}x{}x{}, the run's network takes {c}x{s}x{s}",
+                path.display(),
+                data.channels,
+                data.height,
+                data.width
+            );
+        }
+        Ok(())
+    }
+
     /// The item shape `[c, h, w]`.
     pub fn item_dims(&self) -> [usize; 3] {
         [self.channels, self.image_size, self.image_size]

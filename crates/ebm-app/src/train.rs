@@ -93,13 +93,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 /// applied.
 fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
     let resume = args.fit.resume;
-    let mut config = if resume {
-        dir.read_config::<ImageRunConfig>()?
-    } else if let Some(path) = &args.fit.config {
-        ebm_train::fit::read_config_file(path)?
-    } else {
-        defaults(args)?
-    };
+    let mut config: ImageRunConfig = args.fit.base_config(dir, || defaults(args))?;
     set_flag(resume, "--data", &mut config.data, args.data.clone())?;
     set_flag(resume, "--hidden", &mut config.model.hidden, args.hidden)?;
     set_flag(resume, "--limit", &mut config.limit, args.limit.map(Some))?;
@@ -154,18 +148,7 @@ fn read_images(path: &std::path::Path) -> Result<ImageSet> {
 fn training_images(config: &ImageRunConfig) -> Result<ImageSet> {
     let data = read_images(&config.data)?;
     let m = &config.model;
-    if (data.channels, data.height, data.width) != (m.channels, m.image_size, m.image_size) {
-        bail!(
-            "{}: images are {}x{}x{}, the run's network takes {}x{}x{}",
-            config.data.display(),
-            data.channels,
-            data.height,
-            data.width,
-            m.channels,
-            m.image_size,
-            m.image_size
-        );
-    }
+    m.check_images(&data, &config.data)?;
     match config.limit.filter(|&l| l < data.len()) {
         Some(limit) => Ok(data.stratified(limit, config.train.seed)?),
         None => Ok(data),

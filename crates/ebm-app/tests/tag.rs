@@ -30,12 +30,6 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// The model file of a checkpoint store's newest checkpoint.
-fn model_bytes(store: &Path) -> Vec<u8> {
-    let pointer = std::fs::read_to_string(store.join("latest")).unwrap();
-    std::fs::read(store.join(pointer.trim()).join("model.bpk")).unwrap()
-}
-
 /// Trains the three objectives; each keeps a best epoch well above chance.
 fn train_three(dir: &Path) {
     for (objective, name) in [("ml", "crf"), ("softmax", "soft"), ("cd-ffbs", "cd")] {
@@ -149,9 +143,10 @@ fn outcome(dir: &Path, run: &str) -> Vec<String> {
     std::fs::write(dir.join("raw.txt"), "The cat sat on the mat .\n").unwrap();
     let (ok, tags) = ebm(dir, &["tag", "--run", run, "raw.txt"]);
     assert!(ok, "{tags}");
+    // The tagger's parameter ids are drawn at random by burn when it is built, so its `.bpk`
+    // files differ in those bytes between processes; the losses of every step, the dev
+    // accuracies, the summary and the tags it assigns are compared instead.
     vec![
-        format!("{:?}", model_bytes(&root.join("checkpoints"))),
-        format!("{:?}", model_bytes(&root.join("best"))),
         summary.to_string(),
         column("dev.jsonl", "dev_accuracy"),
         column("metrics.jsonl", "loss"),

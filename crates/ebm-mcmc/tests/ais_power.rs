@@ -22,7 +22,7 @@ use ebm_core::rbm::log_z_exact;
 use ebm_core::{BaseRateRbm, DiagGaussian, Energy, Rbm, RbmParams, SeededRng};
 use ebm_mcmc::gibbs::annealed_sweep_from_input;
 use ebm_mcmc::{
-    AisBase, AisConfig, AisEstimate, AisTransition, ChainState, Direction, Kernel, Mala,
+    AisBase, AisConfig, AisEstimate, ChainState, Direction, Kernel, KernelSpec, Mala,
     PathEnergy, StepSize, Temperatures, ais, ais_rbm,
 };
 
@@ -83,9 +83,7 @@ fn gauss_config() -> AisConfig {
     AisConfig {
         chains: GAUSS_CHAINS,
         temperatures: Temperatures::linear(GAUSS_K).unwrap(),
-        transition: AisTransition::Mala {
-            step_size: GAUSS_EPS,
-        },
+        transition: KernelSpec::Mala { eps: GAUSS_EPS },
         steps_per_temperature: GAUSS_STEPS,
         adapt: None,
     }

@@ -92,7 +92,7 @@ fn leapfrog_is_reversible_and_second_order() {
     let p0: Tensor<2> = rng.normal([500, 2], &device);
     let (e0, g0) = target.energy_and_grad(x0.clone());
     let eps = StepSize::Shared(0.05);
-    let fwd = leapfrog(&target, x0.clone(), p0.clone(), g0.clone(), &eps, 20);
+    let fwd = leapfrog(&target, x0.clone(), p0.clone(), g0.clone(), &eps, 20).unwrap();
     let back = leapfrog(
         &target,
         fwd.position,
@@ -100,7 +100,7 @@ fn leapfrog_is_reversible_and_second_order() {
         fwd.grad,
         &eps,
         20,
-    );
+    ).unwrap();
     let dx = (back.position - x0.clone())
         .abs()
         .max()
@@ -123,7 +123,7 @@ fn leapfrog_is_reversible_and_second_order() {
             g0.clone(),
             &StepSize::Shared(eps),
             n,
-        );
+        ).unwrap();
         let h1 = column(hamiltonian(end.energy, end.momentum).reshape([500, 1]));
         errors.push(mean(
             &h0.iter()

@@ -146,7 +146,8 @@ fn resume_from_a_checkpoint_reproduces_the_uninterrupted_run() {
         assert_eq!(ma.free_energy_model, mb.free_energy_model);
     }
     assert_eq!(a.model().valid().params(), b.model().valid().params());
-    let loaded = ebm_train::load_rbm(&dir, &device).unwrap();
+    let latest = ebm_train::CheckpointStore::new(&dir).latest().unwrap();
+    let loaded = ebm_train::load_rbm(&latest, &device).unwrap();
     assert_eq!(loaded.n_hidden(), 4);
     assert!(RbmTrainer::resume(&dir.join("missing"), &device).is_err());
     let _ = std::fs::remove_dir_all(&dir);

@@ -104,20 +104,16 @@ pub fn train(args: RbmTrainArgs) -> Result<()> {
 /// applied.
 fn settings(args: &RbmTrainArgs, dir: &RunDir) -> Result<RbmRunConfig> {
     let resume = args.fit.resume;
-    let mut c = if resume {
-        dir.read_config::<RbmRunConfig>()?
-    } else if let Some(path) = &args.fit.config {
-        ebm_train::fit::read_config_file(path)?
-    } else {
-        RbmRunConfig {
+    let mut c: RbmRunConfig = args.fit.base_config(dir, || {
+        Ok(RbmRunConfig {
             data: PathBuf::from("datasets/mnist-4k"),
             limit: None,
             holdout: 0.2,
             threshold: 0.5,
             train: RbmTrainConfig::default(),
             fit: FitConfig::new(42, 100, 20),
-        }
-    };
+        })
+    })?;
     set_flag(resume, "--data", &mut c.data, args.data.clone())?;
     set_flag(resume, "--limit", &mut c.limit, args.limit.map(Some))?;
     set_flag(resume, "--holdout", &mut c.holdout, args.holdout)?;

@@ -101,15 +101,14 @@ fn defaults(data: &DataArgs) -> Result<TagRunConfig> {
 /// is given again.
 fn settings(args: &TagTrainArgs, dir: &RunDir) -> Result<TagRunConfig> {
     let resume = args.fit.resume;
-    let mut c = if resume {
-        let mut c = read_run_config(dir)?;
-        c.fit.max_steps = None;
-        c
-    } else if let Some(path) = &args.fit.config {
-        ebm_train::fit::read_config_file(path)?
-    } else {
-        defaults(&args.data)?
+    // The vocabulary's index is rebuilt after reading (`read_run_config`).
+    let mut c = match resume {
+        true => read_run_config(dir)?,
+        false => args.fit.base_config(dir, || defaults(&args.data))?,
     };
+    if resume {
+        c.fit.max_steps = None;
+    }
     let objective = args.objective.as_deref().map(Objective::from_word).transpose()?;
     let s = &mut c.settings;
     set_flag(resume, "--objective", &mut s.objective, objective)?;

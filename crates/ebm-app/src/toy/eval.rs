@@ -127,7 +127,7 @@ fn model_samples(
                 .collect();
             let flat: Vec<f32> = train.iter().flatten().copied().collect();
             let starts = points_at(&flat, &idx, device);
-            c.train.sampler.run(frozen, starts, c.sample_steps, &mut rng)?.0
+            ebm_train::run_sampler(&c.train.sampler, frozen, starts, c.sample_steps, &mut rng)?.0
         }
         _ => trainer.sample_fresh(c.n_samples, c.sample_steps, device, &mut rng)?,
     };

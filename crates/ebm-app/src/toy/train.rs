@@ -141,15 +141,10 @@ pub fn settings(
     if args.fit.epochs.is_some() {
         bail!("ebm toy's length is --steps (parameter steps), not --epochs");
     }
-    let mut c = if resume {
-        let mut c: ToyRunConfig = dir.read_config()?;
+    let mut c = args.fit.base_config(dir, || Ok(defaults(set.unwrap_or(ToyDataset::Moons))))?;
+    if resume {
         c.fit.max_steps = None;
-        c
-    } else if let Some(path) = &args.fit.config {
-        ebm_train::fit::read_config_file(path)?
-    } else {
-        defaults(set.unwrap_or(ToyDataset::Moons))
-    };
+    }
     let name = set.map(|s| s.name().to_string());
     set_flag(resume, "--dataset", &mut c.dataset, name)?;
     set_flag(resume, "--seed", &mut c.seed, args.fit.seed)?;
