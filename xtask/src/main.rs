@@ -54,7 +54,8 @@ fn run() -> Result<ExitCode> {
     if !status.success() {
         bail!("building the `ebm` binary failed ({status})");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let binary = target.join("release/ebm");
     let status = Command::new(&binary)
         .current_dir(&root)
@@ -91,5 +92,9 @@ fn check_size(root: &Path) -> Result<ExitCode> {
         size::MAX_FILE_LINES,
         size::MAX_FN_LINES
     );
-    Ok(if violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -27,7 +27,14 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {} has {} lines", self.path.display(), self.line, self.what, self.lines)
+        write!(
+            f,
+            "{}:{}: {} has {} lines",
+            self.path.display(),
+            self.line,
+            self.what,
+            self.lines
+        )
     }
 }
 
@@ -93,7 +100,15 @@ pub fn check_source(path: &Path, text: &str) -> Vec<Violation> {
 /// The function's name when `line` starts a function.
 fn fn_name(line: &str) -> Option<String> {
     let mut rest = line.trim_start();
-    for prefix in ["pub(crate) ", "pub(super) ", "pub ", "const ", "async ", "unsafe ", "extern \"C\" "] {
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+        "extern \"C\" ",
+    ] {
         rest = rest.strip_prefix(prefix).unwrap_or(rest);
     }
     let rest = rest.strip_prefix("fn ")?;

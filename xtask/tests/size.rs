@@ -14,12 +14,24 @@ mod size;
 const KNOWN: [(&str, &str, usize); 8] = [
     ("crates/ebm-app/src/conditional.rs", "fn run", 123),
     ("crates/ebm-app/src/compose.rs", "fn run", 145),
-    ("crates/ebm-app/tests/compose.rs", "fn train_experts_classify_and_compose", 120),
+    (
+        "crates/ebm-app/tests/compose.rs",
+        "fn train_experts_classify_and_compose",
+        120,
+    ),
     ("crates/ebm-data/src/toy.rs", "file", 521),
-    ("crates/ebm-data/tests/read.rs", "fn bad_idx_files_give_the_right_error_naming_the_file", 104),
+    (
+        "crates/ebm-data/tests/read.rs",
+        "fn bad_idx_files_give_the_right_error_naming_the_file",
+        104,
+    ),
     ("crates/ebm-poe/src/train.rs", "fn step", 114),
     ("crates/ebm-poe/src/expr.rs", "file", 507),
-    ("crates/ebm-poe/tests/exact_2d.rs", "fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions", 83),
+    (
+        "crates/ebm-poe/tests/exact_2d.rs",
+        "fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions",
+        83,
+    ),
 ];
 
 #[test]

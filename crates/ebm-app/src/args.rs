@@ -168,7 +168,12 @@ pub fn set_flag<T: PartialEq + Debug + Clone>(
     Ok(())
 }
 
-fn keep_on_resume<T: PartialEq + Debug>(resume: bool, name: &str, saved: &T, flag: &T) -> Result<()> {
+fn keep_on_resume<T: PartialEq + Debug>(
+    resume: bool,
+    name: &str,
+    saved: &T,
+    flag: &T,
+) -> Result<()> {
     if resume && saved != flag {
         bail!(
             "{name} {flag:?} conflicts with the resumed run's saved value {saved:?}: drop the flag to continue the run as it was, or start a new run"

@@ -15,8 +15,8 @@ use ebm_core::{Energy, SeededRng};
 use ebm_data::{LoadOptions, load_images};
 use ebm_mcmc::{AnyKernel, Kernel, Sgld};
 
-use crate::output::{host_images, write_grid};
 use crate::args::RunArgs;
+use crate::output::{host_images, write_grid};
 use crate::run::load_image_run;
 
 /// Which pixels are missing for inpainting.
@@ -135,7 +135,11 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
     let m = &spec.model;
     m.check_images(&data, &path)?;
     let n = args.n.min(data.len());
-    let sel = if n < data.len() { data.stratified(n, args.seed)? } else { data };
+    let sel = if n < data.len() {
+        data.stratified(n, args.seed)?
+    } else {
+        data
+    };
     if spec.train.sampler.name() != Sgld::NAME {
         bail!(
             "run {} was not trained with clipped SGLD; restoration uses that sampler",

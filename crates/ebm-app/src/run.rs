@@ -89,7 +89,10 @@ impl ImageRunConfig {
 
 /// The settings of the image run in `dir` and its trainer at the latest checkpoint, with the
 /// model on `device` (autodiff).
-pub fn load_image_run(dir: &RunDir, device: &Device) -> Result<(ImageRunConfig, Trainer<4, CnnEnergy>)> {
+pub fn load_image_run(
+    dir: &RunDir,
+    device: &Device,
+) -> Result<(ImageRunConfig, Trainer<4, CnnEnergy>)> {
     let config: ImageRunConfig = dir
         .read_config()
         .with_context(|| format!("reading the image run {}", dir.root().display()))?;

@@ -9,8 +9,8 @@ use ebm_core::SeededRng;
 use ebm_train::buffer::draw_tensor;
 use ebm_train::run_sampler;
 
-use crate::output::{host_images, write_grid, write_npy};
 use crate::args::RunArgs;
+use crate::output::{host_images, write_grid, write_npy};
 use crate::run::load_image_run;
 
 /// Arguments of `ebm sample`.

@@ -10,8 +10,8 @@ use clap::Args;
 use ebm_core::{CnnEnergy, Energy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
 
-use crate::output::write_atomic;
 use crate::args::RunArgs;
+use crate::output::write_atomic;
 use crate::run::load_image_run;
 
 /// Arguments of `ebm score`.

@@ -60,7 +60,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let config = settings(&args, &dir)?;
     let data = training_images(&config)?;
     dir.write_config(&config)?;
-    let net = config.model.build(&device.clone().autodiff(), config.train.seed)?;
+    let net = config
+        .model
+        .build(&device.clone().autodiff(), config.train.seed)?;
     let mut trainer = Trainer::new(net, config.train.clone(), &config.model.item_dims())?;
     println!(
         "training the CNN energy on {} images ({}x{}x{}) with persistent CD, device {:?}; writing {}",
@@ -71,9 +73,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         args.run.device,
         dir.root().display()
     );
-    let batches = FnBatches::new(data.len(), |idx: &[usize]| -> Result<Tensor<4>, TrainError> {
-        data.batch(idx, &device).map_err(|e| TrainError::hook("reading a batch", e))
-    });
+    let batches = FnBatches::new(
+        data.len(),
+        |idx: &[usize]| -> Result<Tensor<4>, TrainError> {
+            data.batch(idx, &device)
+                .map_err(|e| TrainError::hook("reading a batch", e))
+        },
+    );
     let outcome = Fit::new(&dir, config.fit.clone())
         .resume(args.fit.resume)
         .interrupt(Interrupt::on_ctrl_c())
@@ -83,7 +89,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         })
         .run(&mut trainer, &batches)?;
     if outcome.stopped != Stopped::Finished {
-        println!("stopped at step {} of {}: continue with --resume", outcome.state.step, outcome.total_steps);
+        println!(
+            "stopped at step {} of {}: continue with --resume",
+            outcome.state.step, outcome.total_steps
+        );
         return Ok(());
     }
     write_final_samples(&dir, &trainer, &device, &config)
@@ -97,11 +106,21 @@ fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
     set_flag(resume, "--data", &mut config.data, args.data.clone())?;
     set_flag(resume, "--hidden", &mut config.model.hidden, args.hidden)?;
     set_flag(resume, "--limit", &mut config.limit, args.limit.map(Some))?;
-    set_flag(resume, "--fresh-steps", &mut config.fresh_steps, args.fresh_steps)?;
+    set_flag(
+        resume,
+        "--fresh-steps",
+        &mut config.fresh_steps,
+        args.fresh_steps,
+    )?;
     let t = &mut config.train;
     set_flag(resume, "--seed", &mut t.seed, args.fit.seed)?;
     set_flag(resume, "--batch-size", &mut t.batch_size, args.batch_size)?;
-    set_flag(resume, "--sampler-steps", &mut t.sampler_steps, args.sampler_steps)?;
+    set_flag(
+        resume,
+        "--sampler-steps",
+        &mut t.sampler_steps,
+        args.sampler_steps,
+    )?;
     set_flag(resume, "--lr", &mut t.optimizer.lr, args.lr)?;
     if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
         set_flag(resume, "--buffer", capacity, args.buffer)?;
@@ -114,7 +133,10 @@ fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
 
 /// The tutorial's recipe on the data's image shape.
 fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
-    let data = args.data.clone().unwrap_or_else(|| PathBuf::from("datasets/mnist-4k"));
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("datasets/mnist-4k"));
     let probe = read_images(&data)?;
     if probe.height != probe.width {
         bail!(
@@ -170,7 +192,13 @@ fn write_epoch_grids(
     }
     let fresh = trainer.sample_fresh(64, fresh_steps, device, &mut SeededRng::new(epoch as u64))?;
     let (values, dims) = host_images(fresh);
-    write_grid(&dir.sample_file(&format!("epoch-{epoch:03}-fresh.png")), &values, dims, 8, 2)
+    write_grid(
+        &dir.sample_file(&format!("epoch-{epoch:03}-fresh.png")),
+        &values,
+        dims,
+        8,
+        2,
+    )
 }
 
 /// The final fresh samples as `samples.npy` and `samples.png`.

@@ -58,12 +58,19 @@ fn train_and_resume(dir: &Path) {
     ] {
         assert!(run.join(f).is_file(), "missing {f}: {text}");
     }
-    assert_eq!(lines(&run.join("metrics.jsonl")), 4, "32 images / batch 8 = 4 steps");
+    assert_eq!(
+        lines(&run.join("metrics.jsonl")),
+        4,
+        "32 images / batch 8 = 4 steps"
+    );
 
     // Training again under the same name without --resume is refused; --resume extends the run.
     let (ok, text) = ebm(dir, &args);
     assert!(!ok && text.contains("--resume"), "{text}");
-    let (ok, text) = ebm(dir, &["train", "--run", "tiny", "--resume", "--epochs", "2"]);
+    let (ok, text) = ebm(
+        dir,
+        &["train", "--run", "tiny", "--resume", "--epochs", "2"],
+    );
     assert!(ok, "{text}");
     assert_eq!(lines(&run.join("metrics.jsonl")), 8);
     assert_eq!(
@@ -149,14 +156,31 @@ fn restore(dir: &Path, run: &Path) {
             "{text}"
         );
     }
-    let (ok, text) = ebm(dir, &["inpaint", "--run", "runs/tiny", "--mask", "diagonal"]);
+    let (ok, text) = ebm(
+        dir,
+        &["inpaint", "--run", "runs/tiny", "--mask", "diagonal"],
+    );
     assert!(!ok && text.contains("diagonal"), "{text}");
     // Images of another size than the network's are an error naming the file, not a panic.
     let small = dir.join("small");
     std::fs::create_dir_all(&small).unwrap();
-    image::GrayImage::new(20, 20).save(small.join("a.png")).unwrap();
-    let (ok, text) = ebm(dir, &["denoise", "--run", "runs/tiny", "--data", small.to_str().unwrap()]);
-    assert!(!ok && text.contains("20x20") && !text.contains("panicked"), "{text}");
+    image::GrayImage::new(20, 20)
+        .save(small.join("a.png"))
+        .unwrap();
+    let (ok, text) = ebm(
+        dir,
+        &[
+            "denoise",
+            "--run",
+            "runs/tiny",
+            "--data",
+            small.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !ok && text.contains("20x20") && !text.contains("panicked"),
+        "{text}"
+    );
 }
 
 fn refusals(dir: &Path) {
@@ -165,9 +189,18 @@ fn refusals(dir: &Path) {
     let (ok, text) = ebm(dir, &["train", "--run", "x", "--data", "/no/such/path"]);
     assert!(!ok && text.contains("/no/such/path"), "{text}");
     let (ok, text) = ebm(dir, &["train", "--run", "y", "--device", "tpu"]);
-    assert!(!ok && text.contains("tpu") && text.contains("possible values"), "{text}");
+    assert!(
+        !ok && text.contains("tpu") && text.contains("possible values"),
+        "{text}"
+    );
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
     let data = data.to_str().unwrap();
-    let (ok, text) = ebm(dir, &["train", "--run", "z", "--data", data, "--batch-size", "0"]);
-    assert!(!ok && text.contains("batch_size") && !text.contains("panicked"), "{text}");
+    let (ok, text) = ebm(
+        dir,
+        &["train", "--run", "z", "--data", data, "--batch-size", "0"],
+    );
+    assert!(
+        !ok && text.contains("batch_size") && !text.contains("panicked"),
+        "{text}"
+    );
 }

@@ -10,14 +10,37 @@ use common::ebm;
 
 fn train_args<'a>(data: &'a str, run: &'a str, max_steps: &'a str) -> Vec<&'a str> {
     vec![
-        "rbm", "train", "--data", data, "--hidden", "12", "--limit", "500", "--batch-size", "50",
-        "--epochs", "2", "--max-steps", max_steps, "--lr", "0.01", "--run", run, "--seed", "3",
+        "rbm",
+        "train",
+        "--data",
+        data,
+        "--hidden",
+        "12",
+        "--limit",
+        "500",
+        "--batch-size",
+        "50",
+        "--epochs",
+        "2",
+        "--max-steps",
+        max_steps,
+        "--lr",
+        "0.01",
+        "--run",
+        run,
+        "--seed",
+        "3",
     ]
 }
 
 fn latest_model(run: &Path) -> Vec<u8> {
     let pointer = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
-    std::fs::read(run.join("checkpoints").join(pointer.trim()).join("model.bpk")).unwrap()
+    std::fs::read(
+        run.join("checkpoints")
+            .join(pointer.trim())
+            .join("model.bpk"),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -28,7 +51,13 @@ fn rbm_train_writes_a_run_and_logz_reports_the_held_out_log_likelihood() {
     let (ok, out) = ebm(dir, &train_args(data.to_str().unwrap(), "tiny", "10"));
     assert!(ok, "{out}");
     let run = dir.join("runs/tiny");
-    for f in ["config.json", "metrics.jsonl", "checkpoints/latest", "filters.png", "samples.png"] {
+    for f in [
+        "config.json",
+        "metrics.jsonl",
+        "checkpoints/latest",
+        "filters.png",
+        "samples.png",
+    ] {
         assert!(run.join(f).is_file(), "{f} missing; output:\n{out}");
     }
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
@@ -41,21 +70,50 @@ fn rbm_train_writes_a_run_and_logz_reports_the_held_out_log_likelihood() {
     // Stopped after 4 steps and resumed (only the length of the run changes): the same model.
     let (ok, out) = ebm(dir, &train_args(data.to_str().unwrap(), "cut", "4"));
     assert!(ok, "{out}");
-    let (ok, out) = ebm(dir, &["rbm", "train", "--run", "cut", "--resume", "--max-steps", "10"]);
+    let (ok, out) = ebm(
+        dir,
+        &[
+            "rbm",
+            "train",
+            "--run",
+            "cut",
+            "--resume",
+            "--max-steps",
+            "10",
+        ],
+    );
     assert!(ok, "{out}");
-    assert!(latest_model(&dir.join("runs/cut")) == latest_model(&run), "resume differs");
-    let (ok, out) = ebm(dir, &["rbm", "train", "--run", "cut", "--resume", "--hidden", "20"]);
+    assert!(
+        latest_model(&dir.join("runs/cut")) == latest_model(&run),
+        "resume differs"
+    );
+    let (ok, out) = ebm(
+        dir,
+        &["rbm", "train", "--run", "cut", "--resume", "--hidden", "20"],
+    );
     assert!(!ok && out.contains("--hidden"), "{out}");
     let (ok, out) = ebm(dir, &["rbm", "train", "--run", "zero", "--batch-size", "0"]);
-    assert!(!ok && out.contains("batch_size") && !out.contains("panicked"), "{out}");
+    assert!(
+        !ok && out.contains("batch_size") && !out.contains("panicked"),
+        "{out}"
+    );
 }
 
 fn logz_reports_the_likelihood(dir: &Path, run: &Path) {
     let (ok, out) = ebm(
         dir,
         &[
-            "logz", "--run", "runs/tiny", "--ais", "--chains", "50", "--temperatures", "1000",
-            "--reverse", "--reverse-sweeps", "200",
+            "logz",
+            "--run",
+            "runs/tiny",
+            "--ais",
+            "--chains",
+            "50",
+            "--temperatures",
+            "1000",
+            "--reverse",
+            "--reverse-sweeps",
+            "200",
         ],
     );
     assert!(ok, "{out}");
@@ -75,7 +133,10 @@ fn logz_reports_the_likelihood(dir: &Path, run: &Path) {
         report["ais_log_z"].as_f64().unwrap(),
         report["ais_se"].as_f64().unwrap(),
     );
-    assert!((a - exact).abs() < 3.0 * se, "AIS {a} ± {se} vs exact {exact}");
+    assert!(
+        (a - exact).abs() < 3.0 * se,
+        "AIS {a} ± {se} vs exact {exact}"
+    );
     assert!(report["reverse_ais_log_z"].as_f64().unwrap().is_finite());
     assert!(out.contains("sandwich:"), "{out}");
 }

@@ -21,9 +21,25 @@ fn data() -> String {
 fn train_args(run: &str, sampler_steps: &str) -> Vec<String> {
     let d = data();
     [
-        "train", "--run", run, "--data", &d, "--limit", "32", "--batch-size", "8",
-        "--sampler-steps", sampler_steps, "--buffer", "32", "--hidden", "8", "--fresh-steps", "5",
-        "--epochs", "3",
+        "train",
+        "--run",
+        run,
+        "--data",
+        &d,
+        "--limit",
+        "32",
+        "--batch-size",
+        "8",
+        "--sampler-steps",
+        sampler_steps,
+        "--buffer",
+        "32",
+        "--hidden",
+        "8",
+        "--fresh-steps",
+        "5",
+        "--epochs",
+        "3",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -80,9 +96,15 @@ fn a_crash_at_any_point_then_resume_is_the_uninterrupted_run() {
     ];
     for (i, fault) in faults.iter().enumerate() {
         let run = format!("crash-{i}");
-        assert!(!run_with_fault(dir, &train_args(&run, "5"), fault), "{fault} did not crash");
+        assert!(
+            !run_with_fault(dir, &train_args(&run, "5"), fault),
+            "{fault} did not crash"
+        );
         resume(dir, &run);
-        assert!(outcome(&dir.join("runs").join(&run)) == expected, "{fault}: differs");
+        assert!(
+            outcome(&dir.join("runs").join(&run)) == expected,
+            "{fault}: differs"
+        );
     }
 }
 
@@ -106,7 +128,10 @@ fn a_sigkill_mid_run_then_resume_is_the_uninterrupted_run() {
         let metrics: PathBuf = dir.join("runs").join(&run).join("metrics.jsonl");
         let t0 = Instant::now();
         while std::fs::read_to_string(&metrics).map_or(0, |t| t.lines().count()) < lines {
-            assert!(t0.elapsed() < Duration::from_secs(120), "run {run} made no progress");
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "run {run} made no progress"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         let running = child.try_wait().unwrap().is_none();
@@ -114,7 +139,10 @@ fn a_sigkill_mid_run_then_resume_is_the_uninterrupted_run() {
         child.wait().unwrap();
         assert!(running, "the run ended before it could be killed");
         resume(dir, &run);
-        assert!(outcome(&dir.join("runs").join(&run)) == expected, "killed after {lines} lines");
+        assert!(
+            outcome(&dir.join("runs").join(&run)) == expected,
+            "killed after {lines} lines"
+        );
     }
 }
 
@@ -126,12 +154,20 @@ fn flags_that_conflict_with_the_saved_run_are_refused_by_name() {
     args.extend(["--max-steps".to_string(), "2".to_string()]);
     let (ok, text) = ebm(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ok, "{text}");
-    for (flag, value) in [("--lr", "0.1"), ("--hidden", "16"), ("--seed", "1"), ("--batch-size", "4")] {
+    for (flag, value) in [
+        ("--lr", "0.1"),
+        ("--hidden", "16"),
+        ("--seed", "1"),
+        ("--batch-size", "4"),
+    ] {
         let (ok, text) = ebm(dir, &["train", "--run", "r", "--resume", flag, value]);
         assert!(!ok && text.contains(flag), "{flag}: {text}");
     }
     // The length of the run may change: resumed with a larger step limit it goes on.
-    let (ok, text) = ebm(dir, &["train", "--run", "r", "--resume", "--max-steps", "3"]);
+    let (ok, text) = ebm(
+        dir,
+        &["train", "--run", "r", "--resume", "--max-steps", "3"],
+    );
     assert!(ok, "{text}");
     let lines = std::fs::read_to_string(dir.join("runs/r/metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 3);

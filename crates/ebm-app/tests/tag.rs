@@ -18,8 +18,20 @@ fn slice() -> String {
 fn train(dir: &Path, run: &str, objective: &str, extra: &[&str]) -> (bool, String) {
     let data = slice();
     let mut args = vec![
-        "tag", "train", "--train", &data, "--dev", &data, "--run", run, "--objective", objective,
-        "--batch-size", "8", "--seed", "3",
+        "tag",
+        "train",
+        "--train",
+        &data,
+        "--dev",
+        &data,
+        "--run",
+        run,
+        "--objective",
+        objective,
+        "--batch-size",
+        "8",
+        "--seed",
+        "3",
     ];
     args.extend(extra);
     ebm(dir, &args)
@@ -36,16 +48,30 @@ fn train_three(dir: &Path) {
         let (ok, out) = train(dir, name, objective, &["--epochs", "6", "--hidden", "32"]);
         assert!(ok, "{objective}: {out}");
         let run = dir.join("runs").join(name);
-        for f in ["config.json", "baseline.json", "summary.json", "metrics.jsonl", "dev.jsonl"] {
+        for f in [
+            "config.json",
+            "baseline.json",
+            "summary.json",
+            "metrics.jsonl",
+            "dev.jsonl",
+        ] {
             assert!(run.join(f).is_file(), "{objective}: missing {f}");
         }
-        assert!(run.join("best/latest").is_file(), "{objective}: no best checkpoint");
+        assert!(
+            run.join("best/latest").is_file(),
+            "{objective}: no best checkpoint"
+        );
         let dev = std::fs::read_to_string(run.join("dev.jsonl")).unwrap();
         assert_eq!(dev.lines().count(), 6, "{dev}");
-        let acc = json(&run.join("summary.json"))["best_dev_accuracy"].as_f64().unwrap();
+        let acc = json(&run.join("summary.json"))["best_dev_accuracy"]
+            .as_f64()
+            .unwrap();
         // 6 epochs (150 steps) on its own 200 sentences: far above the 17 tags' chance and the
         // ~20% of always answering the commonest tag, if learning works at all.
-        assert!(acc > 0.5, "{objective}: accuracy on the training slice {acc}");
+        assert!(
+            acc > 0.5,
+            "{objective}: accuracy on the training slice {acc}"
+        );
     }
 }
 
@@ -54,7 +80,9 @@ fn check_eval(dir: &Path) {
     let data = slice();
     let (ok, out) = ebm(
         dir,
-        &["tag", "eval", "--run", "crf", "--also", "soft", "--also", "cd", "--test", &data],
+        &[
+            "tag", "eval", "--run", "crf", "--also", "soft", "--also", "cd", "--test", &data,
+        ],
     );
     assert!(ok, "{out}");
     for needle in ["most-frequent-tag", "ml (", "softmax (", "cd-ffbs ("] {
@@ -78,7 +106,11 @@ fn check_eval(dir: &Path) {
 /// Raw text, including a word never seen in training, gets one known tag per token.
 fn check_raw(dir: &Path) -> PathBuf {
     let text = dir.join("raw.txt");
-    std::fs::write(&text, "The quixotically flibbertigibbet cat sat .\n\nI like it\n").unwrap();
+    std::fs::write(
+        &text,
+        "The quixotically flibbertigibbet cat sat .\n\nI like it\n",
+    )
+    .unwrap();
     let (ok, out) = ebm(dir, &["tag", "--run", "crf", text.to_str().unwrap()]);
     assert!(ok, "{out}");
     let lines: Vec<&str> = out.lines().collect();
@@ -91,7 +123,10 @@ fn check_raw(dir: &Path) -> PathBuf {
         "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
         "PUNCT", "SCONJ", "SYM", "VERB", "X",
     ];
-    for p in pairs.iter().chain(lines[2].split(' ').collect::<Vec<_>>().iter()) {
+    for p in pairs
+        .iter()
+        .chain(lines[2].split(' ').collect::<Vec<_>>().iter())
+    {
         let tag = p.rsplit('/').next().unwrap();
         assert!(tags.contains(&tag), "{p}");
     }
@@ -105,11 +140,23 @@ fn check_bad_input(dir: &Path, text: &Path) {
     std::fs::write(&bad, "# c\n1\tA\ta\tX\t_\t_\t_\t_\t_\t_\n2\tB\tb\n").unwrap();
     let (ok, out) = ebm(
         dir,
-        &["tag", "train", "--train", bad.to_str().unwrap(), "--dev", &slice(), "--run", "bad"],
+        &[
+            "tag",
+            "train",
+            "--train",
+            bad.to_str().unwrap(),
+            "--dev",
+            &slice(),
+            "--run",
+            "bad",
+        ],
     );
     assert!(!ok);
     assert!(out.contains("bad.conllu:3"), "{out}");
-    let (ok, out) = ebm(dir, &["tag", "--run", "no/such/run", text.to_str().unwrap()]);
+    let (ok, out) = ebm(
+        dir,
+        &["tag", "--run", "no/such/run", text.to_str().unwrap()],
+    );
     assert!(!ok);
     assert!(out.contains("does not exist"), "{out}");
     let (ok, out) = train(dir, "crf", "ml", &["--epochs", "1"]);
@@ -173,13 +220,19 @@ fn a_run_stopped_early_then_resumed_is_the_uninterrupted_run() {
         let (ok, out) = ebm(dir, &["tag", "train", "--run", &stopped, "--resume"]);
         assert!(ok, "{out}");
         let straight = outcome(dir, &format!("{objective}-straight"));
-        assert!(straight == outcome(dir, &stopped), "{objective}: the resumed run differs");
+        assert!(
+            straight == outcome(dir, &stopped),
+            "{objective}: the resumed run differs"
+        );
         // The negative control: a run with another learning rate ends with other weights.
         let other_args = [&tiny[..], &["--lr", "0.003"]].concat();
         let (ok, out) = train(dir, &format!("{objective}-other"), objective, &other_args);
         assert!(ok, "{out}");
         let other = outcome(dir, &format!("{objective}-other"));
-        assert!(straight[..2] != other[..2], "{objective}: the control matches");
+        assert!(
+            straight[..2] != other[..2],
+            "{objective}: the control matches"
+        );
     }
 }
 
@@ -187,7 +240,12 @@ fn a_run_stopped_early_then_resumed_is_the_uninterrupted_run() {
 fn flags_that_conflict_with_a_resumed_run_are_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (ok, out) = train(dir, "r", "ml", &["--epochs", "1", "--hidden", "8", "--max-steps", "3"]);
+    let (ok, out) = train(
+        dir,
+        "r",
+        "ml",
+        &["--epochs", "1", "--hidden", "8", "--max-steps", "3"],
+    );
     assert!(ok, "{out}");
     for (flag, value) in [
         ("--lr", "0.1"),
@@ -197,11 +255,17 @@ fn flags_that_conflict_with_a_resumed_run_are_refused_by_name() {
         ("--objective", "softmax"),
         ("--limit", "50"),
     ] {
-        let (ok, text) = ebm(dir, &["tag", "train", "--run", "r", "--resume", flag, value]);
+        let (ok, text) = ebm(
+            dir,
+            &["tag", "train", "--run", "r", "--resume", flag, value],
+        );
         assert!(!ok && text.contains(flag), "{flag}: {text}");
     }
     // The length of the run may change.
-    let (ok, text) = ebm(dir, &["tag", "train", "--run", "r", "--resume", "--max-steps", "5"]);
+    let (ok, text) = ebm(
+        dir,
+        &["tag", "train", "--run", "r", "--resume", "--max-steps", "5"],
+    );
     assert!(ok, "{text}");
     let lines = std::fs::read_to_string(dir.join("runs/r/metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 5);

@@ -76,8 +76,25 @@ fn kde_on_8gaussians_lands_near_the_exact_entropy() {
 /// A tiny run: 600 training points in batches of 256 (2 steps an epoch), 5 steps.
 fn quick(run: &str) -> Vec<String> {
     [
-        "toy", "--dataset", "moons", "--run", run, "--steps", "5", "--n-train", "600", "--n-val",
-        "100", "--n-test", "200", "--grid", "41", "--n-samples", "64", "--sample-steps", "3",
+        "toy",
+        "--dataset",
+        "moons",
+        "--run",
+        run,
+        "--steps",
+        "5",
+        "--n-train",
+        "600",
+        "--n-val",
+        "100",
+        "--n-test",
+        "200",
+        "--grid",
+        "41",
+        "--n-samples",
+        "64",
+        "--sample-steps",
+        "3",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -99,7 +116,14 @@ fn toy_writes_plots_metrics_and_a_table() {
     let (ok, text) = ebm_owned(dir, &quick("out"));
     assert!(ok, "{text}");
     let out = dir.join("runs/out");
-    for f in ["density.png", "samples.png", "samples.npy", "metrics.json", "config.json", "metrics.jsonl"] {
+    for f in [
+        "density.png",
+        "samples.png",
+        "samples.npy",
+        "metrics.json",
+        "config.json",
+        "metrics.jsonl",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing: {text}");
     }
     let img = image::open(out.join("density.png")).unwrap();
@@ -136,7 +160,11 @@ fn toy_writes_plots_metrics_and_a_table() {
 fn outcome(root: &Path) -> Vec<String> {
     let pointer = std::fs::read_to_string(root.join("checkpoints/latest")).unwrap();
     assert!(pointer.starts_with("step-00000005"), "{pointer}");
-    let model = std::fs::read(root.join("checkpoints").join(pointer.trim()).join("model.bpk"));
+    let model = std::fs::read(
+        root.join("checkpoints")
+            .join(pointer.trim())
+            .join("model.bpk"),
+    );
     let mut metrics = json(&root.join("metrics.json"));
     for key in ["train_seconds", "wall_seconds"] {
         metrics.as_object_mut().unwrap().remove(key);
@@ -162,15 +190,26 @@ fn a_run_stopped_early_then_resumed_is_the_uninterrupted_run() {
     assert!(!dir.join("runs/stopped/metrics.json").exists());
     let (ok, text) = ebm(dir, &["toy", "--run", "stopped", "--resume"]);
     assert!(ok, "{text}");
-    assert!(outcome(&dir.join("runs/stopped")) == expected, "the resumed run differs");
+    assert!(
+        outcome(&dir.join("runs/stopped")) == expected,
+        "the resumed run differs"
+    );
     // The negative control: another seed ends elsewhere.
     let mut other = quick("other");
     other.extend(["--seed".to_string(), "1".to_string()]);
     let (ok, text) = ebm_owned(dir, &other);
     assert!(ok, "{text}");
-    assert!(outcome(&dir.join("runs/other"))[0] != expected[0], "the control matches");
+    assert!(
+        outcome(&dir.join("runs/other"))[0] != expected[0],
+        "the control matches"
+    );
     // Flags that conflict with the saved run are refused by name.
-    for (flag, value) in [("--lr", "0.1"), ("--steps", "9"), ("--seed", "2"), ("--hidden", "8")] {
+    for (flag, value) in [
+        ("--lr", "0.1"),
+        ("--steps", "9"),
+        ("--seed", "2"),
+        ("--hidden", "8"),
+    ] {
         let (ok, text) = ebm(dir, &["toy", "--run", "stopped", "--resume", flag, value]);
         assert!(!ok && text.contains(flag), "{flag}: {text}");
     }

@@ -35,21 +35,38 @@ fn main() {
     let x = SeededRng::new(0).normal([4, 2], &device);
     let (e, grad) = energy.energy_and_grad(x.clone());
     println!("E(x)    = {:?}", e.to_data().try_to_vec::<f32>().unwrap());
-    println!("dE/dx   = {:?}", grad.to_data().try_to_vec::<f32>().unwrap());
+    println!(
+        "dE/dx   = {:?}",
+        grad.to_data().try_to_vec::<f32>().unwrap()
+    );
 
     // The gradient agrees with a central finite difference of the energy.
     let h = 1e-2;
     let shift = Tensor::<2>::from_floats([[h, 0.0]; 4], &device);
-    let fd = (energy.energy(x.clone() + shift.clone()) - energy.energy(x.clone() - shift)) / (2.0 * h);
+    let fd =
+        (energy.energy(x.clone() + shift.clone()) - energy.energy(x.clone() - shift)) / (2.0 * h);
     let fd = fd.to_data().try_to_vec::<f32>().unwrap();
-    let g0: Vec<f32> = grad.to_data().try_to_vec::<f32>().unwrap().chunks(2).map(|c| c[0]).collect();
+    let g0: Vec<f32> = grad
+        .to_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .chunks(2)
+        .map(|c| c[0])
+        .collect();
     for (a, b) in fd.iter().zip(&g0) {
-        assert!((a - b).abs() < 1e-2 * (1.0 + b.abs()), "finite difference {a} vs gradient {b}");
+        assert!(
+            (a - b).abs() < 1e-2 * (1.0 + b.abs()),
+            "finite difference {a} vs gradient {b}"
+        );
     }
     println!("finite differences agree with dE/dx[0]: {fd:?}");
 
     // p(x) / p(x') = exp(E(x') - E(x)): no partition function needed.
     let x2 = x.clone().flip([0]);
-    let log_ratio = energy.log_ratio(x, x2).to_data().try_to_vec::<f32>().unwrap();
+    let log_ratio = energy
+        .log_ratio(x, x2)
+        .to_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     println!("log p(x) - log p(x') = {log_ratio:?}");
 }

@@ -21,6 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "log Z: AIS {:.4} ± {:.4} (ESS {:.0} of {}), exact {exact:.4}: {z:+.2} standard errors",
         est.log_z, est.se, est.ess, est.chains
     );
-    assert!(z.abs() < 5.0, "AIS is {z:.1} standard errors from the exact log Z");
+    assert!(
+        z.abs() < 5.0,
+        "AIS is {z:.1} standard errors from the exact log Z"
+    );
     Ok(())
 }

@@ -33,15 +33,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let x0: Vec<f64> = out.coordinate(0).concat();
     let mean = x0.iter().sum::<f64>() / x0.len() as f64;
-    let exact = target.sample(20_000, &mut rng).to_data().try_to_vec::<f32>()?;
+    let exact = target
+        .sample(20_000, &mut rng)
+        .to_data()
+        .try_to_vec::<f32>()?;
     let exact_mean = exact.chunks(2).map(|c| c[0] as f64).sum::<f64>() / 20_000.0;
     println!("mean of x0: MALA {mean:.3}, exact draws {exact_mean:.3}");
     // MALA mixes slowly along the long axis (sd 10 against a step of about 0.5), so R-hat above
     // 1.01 here says "draw more, or use HMC", which is what R-hat is for.
     if r.max_rhat > 1.01 {
-        println!("R-hat {:.2} > 1.01: these chains need more draws (or HMC) for the long axis", r.max_rhat);
+        println!(
+            "R-hat {:.2} > 1.01: these chains need more draws (or HMC) for the long axis",
+            r.max_rhat
+        );
     }
     let acceptance = r.accept_rate.iter().sum::<f64>() / r.accept_rate.len() as f64;
-    assert!((0.4..0.8).contains(&acceptance), "adaptation missed its target: {acceptance}");
+    assert!(
+        (0.4..0.8).contains(&acceptance),
+        "adaptation missed its target: {acceptance}"
+    );
     Ok(())
 }

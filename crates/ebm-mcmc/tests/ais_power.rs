@@ -22,8 +22,8 @@ use ebm_core::rbm::log_z_exact;
 use ebm_core::{BaseRateRbm, DiagGaussian, Energy, Rbm, RbmParams, SeededRng};
 use ebm_mcmc::gibbs::annealed_sweep_from_input;
 use ebm_mcmc::{
-    AisBase, AisConfig, AisEstimate, ChainState, Direction, Kernel, KernelSpec, Mala,
-    PathEnergy, StepSize, Temperatures, ais, ais_rbm,
+    AisBase, AisConfig, AisEstimate, ChainState, Direction, Kernel, KernelSpec, Mala, PathEnergy,
+    StepSize, Temperatures, ais, ais_rbm,
 };
 
 /// The pass threshold on `|z|`.

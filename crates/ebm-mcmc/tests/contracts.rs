@@ -100,7 +100,8 @@ fn leapfrog_is_reversible_and_second_order() {
         fwd.grad,
         &eps,
         20,
-    ).unwrap();
+    )
+    .unwrap();
     let dx = (back.position - x0.clone())
         .abs()
         .max()
@@ -123,7 +124,8 @@ fn leapfrog_is_reversible_and_second_order() {
             g0.clone(),
             &StepSize::Shared(eps),
             n,
-        ).unwrap();
+        )
+        .unwrap();
         let h1 = column(hamiltonian(end.energy, end.momentum).reshape([500, 1]));
         errors.push(mean(
             &h0.iter()

@@ -18,15 +18,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = SeededRng::new(0);
     let init = rng.normal([256, 1], &device);
     let mut kernel = Mala::new(StepSize::Shared(0.5))?;
-    let config = RunConfig { warmup: 200, draws: 400, ..RunConfig::default() };
+    let config = RunConfig {
+        warmup: 200,
+        draws: 400,
+        ..RunConfig::default()
+    };
     let out = run(&both, &mut kernel, init, &config, &mut rng, |_| {})?;
     let x: Vec<f64> = out.coordinate(0).concat();
     let n = x.len() as f64;
     let mean = x.iter().sum::<f64>() / n;
     let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    println!("AND of N(-1, 1) and N(2, 0.5): mean {mean:.3} (exact 1), variance {var:.3} (exact 0.333)");
+    println!(
+        "AND of N(-1, 1) and N(2, 0.5): mean {mean:.3} (exact 1), variance {var:.3} (exact 0.333)"
+    );
     // Standard error of the mean from the bulk ESS.
     let se = (var / out.report.min_ess_bulk).sqrt();
-    assert!((mean - 1.0).abs() < 5.0 * se, "mean {mean} is off by more than 5 se ({se})");
+    assert!(
+        (mean - 1.0).abs() < 5.0 * se,
+        "mean {mean} is off by more than 5 se ({se})"
+    );
     Ok(())
 }

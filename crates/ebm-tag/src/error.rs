@@ -32,7 +32,9 @@ pub enum TagError {
         reason: String,
     },
     /// The loss of a training step is NaN or infinite; the parameters were not updated.
-    #[error("training diverged at step {step}: loss = {loss} (lower the learning rate, or use --on-divergence restore)")]
+    #[error(
+        "training diverged at step {step}: loss = {loss} (lower the learning rate, or use --on-divergence restore)"
+    )]
     Diverged {
         /// Parameter steps done before the failed one.
         step: usize,

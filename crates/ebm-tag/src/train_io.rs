@@ -59,9 +59,9 @@ impl TagTrainer {
         let device = device.clone().autodiff();
         let model: Tagger = load_model(&state.config, &dir.join("model.bpk"), &device)?;
         let optim_path = dir.join("optimizer.bpk");
-        let optim = adam(&state.settings)
-            .load(&optim_path)
-            .map_err(|e| TagError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}")))?;
+        let optim = adam(&state.settings).load(&optim_path).map_err(|e| {
+            TagError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
+        })?;
         Ok(Self {
             model,
             optim,
@@ -95,11 +95,13 @@ impl Learner for TagTrainer {
     }
 
     fn save(&self, dir: &Path) -> Result<(), TrainError> {
-        self.save_to(dir).map_err(|e| train_error("saving the tagger", e))
+        self.save_to(dir)
+            .map_err(|e| train_error("saving the tagger", e))
     }
 
     fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
-        *self = Self::load_from(dir, &self.device.clone()).map_err(|e| train_error("loading the tagger", e))?;
+        *self = Self::load_from(dir, &self.device.clone())
+            .map_err(|e| train_error("loading the tagger", e))?;
         Ok(())
     }
 
@@ -172,7 +174,12 @@ mod tests {
         let corpus = Corpus::new(&sents, &vocab).unwrap();
         let batch = corpus.batch(&[0, 1, 2], &vocab, 64).unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        for objective in [Objective::Ml, Objective::CdFfbs, Objective::CdGibbs, Objective::Softmax] {
+        for objective in [
+            Objective::Ml,
+            Objective::CdFfbs,
+            Objective::CdGibbs,
+            Objective::Softmax,
+        ] {
             let mut straight = trainer(objective, &vocab);
             let mut first = trainer(objective, &vocab);
             for _ in 0..2 {
@@ -191,24 +198,40 @@ mod tests {
                 }
             }
             let w = weights(&straight, tmp.path());
-            assert!(w == weights(&resumed, tmp.path()), "{objective:?}: resumed differs");
-            assert!(w != weights(&fresh, tmp.path()), "{objective:?}: control matches");
+            assert!(
+                w == weights(&resumed, tmp.path()),
+                "{objective:?}: resumed differs"
+            );
+            assert!(
+                w != weights(&fresh, tmp.path()),
+                "{objective:?}: control matches"
+            );
         }
     }
 
     #[test]
     fn a_missing_or_corrupt_checkpoint_is_an_error_naming_the_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = TagTrainer::load_from(tmp.path(), &Device::default()).err().unwrap();
+        let err = TagTrainer::load_from(tmp.path(), &Device::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("state.json"), "{err}");
         std::fs::write(tmp.path().join("state.json"), b"{").unwrap();
-        let err = TagTrainer::load_from(tmp.path(), &Device::default()).err().unwrap();
+        let err = TagTrainer::load_from(tmp.path(), &Device::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("corrupt"), "{err}");
     }
 
     #[test]
     fn a_divergence_is_one_for_the_loop() {
-        let e = train_error("step", TagError::Diverged { step: 3, loss: f64::NAN });
+        let e = train_error(
+            "step",
+            TagError::Diverged {
+                step: 3,
+                loss: f64::NAN,
+            },
+        );
         assert!(e.is_divergence(), "{e}");
         assert!(!train_error("step", TagError::invalid("x", "y")).is_divergence());
     }

@@ -40,18 +40,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         checkpoint_every: 100,
     };
-    let model = MlpEnergyConfig::new(2).with_hidden(vec![64, 64]).init(&device.clone().autodiff(), 0)?;
+    let model = MlpEnergyConfig::new(2)
+        .with_hidden(vec![64, 64])
+        .init(&device.clone().autodiff(), 0)?;
     let mut trainer = Trainer::new(model, config, &[2])?;
     let grid = Grid::square(4.5, 150)?;
-    let before = exact_nll(&trainer.model().valid(), &grid, &test, &device)?.nll.mean;
+    let before = exact_nll(&trainer.model().valid(), &grid, &test, &device)?
+        .nll
+        .mean;
 
-    let run = RunDir::new(std::env::temp_dir().join(format!("ebm-cd-moons-{}", std::process::id())));
-    let batches = FnBatches::new(train.len(), |idx: &[usize]| -> Result<Tensor<2>, TrainError> {
-        let points: Vec<[f32; 2]> = idx.iter().map(|&i| train[i]).collect();
-        Ok(ebm_data::toy::points_to_tensor(&points, &device))
-    });
+    let run =
+        RunDir::new(std::env::temp_dir().join(format!("ebm-cd-moons-{}", std::process::id())));
+    let batches = FnBatches::new(
+        train.len(),
+        |idx: &[usize]| -> Result<Tensor<2>, TrainError> {
+            let points: Vec<[f32; 2]> = idx.iter().map(|&i| train[i]).collect();
+            Ok(ebm_data::toy::points_to_tensor(&points, &device))
+        },
+    );
     let outcome = Fit::new(&run, FitConfig::new(0, 256, 25)).run(&mut trainer, &batches)?;
-    let after = exact_nll(&trainer.model().valid(), &grid, &test, &device)?.nll.mean;
+    let after = exact_nll(&trainer.model().valid(), &grid, &test, &device)?
+        .nll
+        .mean;
     println!(
         "{} CD steps: held-out NLL {before:.3} -> {after:.3} nats (exact, by quadrature); run folder {}",
         outcome.state.step,

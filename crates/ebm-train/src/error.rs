@@ -99,7 +99,10 @@ impl TrainError {
     }
 
     /// The error of a hook, e.g. an epoch's pictures.
-    pub fn hook(what: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn hook(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         Self::Hook {
             what: what.into(),
             source: source.into(),

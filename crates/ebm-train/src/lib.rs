@@ -33,11 +33,11 @@ pub use buffer::ReplayBuffer;
 pub use config::{InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig};
 pub use error::TrainError;
 pub use eval::{EvalError, ExactNll, Kde, KdeFit, MeanSe, Mmd, exact_nll, mmd, mmd2_unbiased};
-pub use loss::contrastive_loss;
 pub use fit::{
     Batches, CheckpointStore, Fit, FitConfig, FitOutcome, FitState, FnBatches, Interrupt, Learner,
     MetricsLog, OnDivergence, RunDir, StepRecord, Stopped, epoch_order,
 };
+pub use loss::contrastive_loss;
 pub use metrics::StepMetrics;
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use sampler::{run_kernel, run_sampler};

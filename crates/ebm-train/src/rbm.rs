@@ -24,9 +24,9 @@ use ebm_mcmc::BlockGibbs;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
-use crate::loss::contrastive_loss;
 use crate::fit::durable::write_synced;
 use crate::fit::{CheckpointStore, FitState, Learner};
+use crate::loss::contrastive_loss;
 use crate::trainer::save_model_and_optimizer;
 
 /// Every setting of an RBM training run.
@@ -260,7 +260,10 @@ impl RbmTrainer {
         std::fs::create_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
         save_model_and_optimizer(dir, &self.model, &self.optim)?;
         let chains = match &self.chains {
-            Some(c) => Some(crate::trainer::host_values(c.to_data(), "persistent chains")?),
+            Some(c) => Some(crate::trainer::host_values(
+                c.to_data(),
+                "persistent chains",
+            )?),
             None => None,
         };
         let state = RbmCheckpoint {
@@ -365,7 +368,8 @@ impl Learner for RbmTrainer {
     }
 
     fn reseed(&mut self, salt: u64) -> Result<(), TrainError> {
-        self.rng = SeededRng::new(self.config.seed ^ 0x5eed ^ salt.wrapping_mul(0xa076_1d64_78bd_642f));
+        self.rng =
+            SeededRng::new(self.config.seed ^ 0x5eed ^ salt.wrapping_mul(0xa076_1d64_78bd_642f));
         Ok(())
     }
 }

@@ -171,7 +171,8 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         if self.config.data_noise <= 0.0 {
             return data;
         }
-        let noisy = data.clone() + self.rng.normal(data.dims(), &data.device()) * self.config.data_noise;
+        let noisy =
+            data.clone() + self.rng.normal(data.dims(), &data.device()) * self.config.data_noise;
         match self.config.sampler.domain() {
             Some((lo, hi)) => noisy.clamp(lo, hi),
             None => noisy,
@@ -192,8 +193,13 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
                 let buffer = self.buffer.as_ref().ok_or_else(|| {
                     TrainError::config("negatives", "persistent CD without a replay buffer")
                 })?;
-                let (slots, start) =
-                    buffer.sample::<D>(dims[0], *reinit_prob, &self.config.init, &mut self.rng, &device);
+                let (slots, start) = buffer.sample::<D>(
+                    dims[0],
+                    *reinit_prob,
+                    &self.config.init,
+                    &mut self.rng,
+                    &device,
+                );
                 (Some(slots), start)
             }
         })
@@ -232,7 +238,10 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         let e_pos = energies.clone().slice(0..n);
         let e_neg = energies.slice(n..2 * n);
         let (loss, mean_pos, mean_neg) = contrastive_loss(e_pos, e_neg, alpha);
-        let stats = Tensor::cat(vec![loss.clone().inner(), mean_pos.inner(), mean_neg.inner()], 0);
+        let stats = Tensor::cat(
+            vec![loss.clone().inner(), mean_pos.inner(), mean_neg.inner()],
+            0,
+        );
         let s = host_values(stats.into_data(), "loss")?;
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         Ok(([s[0] as f64, s[1] as f64, s[2] as f64, acc], grads))
@@ -240,12 +249,17 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
 }
 
 /// A tensor's values on the host as `f32`; a failed read is an error naming `what`.
-pub(crate) fn host_values(data: burn::tensor::TensorData, what: &str) -> Result<Vec<f32>, TrainError> {
-    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| TrainError::Diverged {
-        step: 0,
-        what: format!("{what} (unreadable: {e:?})"),
-        value: f64::NAN,
-    })
+pub(crate) fn host_values(
+    data: burn::tensor::TensorData,
+    what: &str,
+) -> Result<Vec<f32>, TrainError> {
+    data.convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| TrainError::Diverged {
+            step: 0,
+            what: format!("{what} (unreadable: {e:?})"),
+            value: f64::NAN,
+        })
 }
 
 /// Writes `model.bpk` and `optimizer.bpk` into the checkpoint directory `dir`.
@@ -276,7 +290,12 @@ fn host_loss(e: &[f32], n: usize, alpha: f64, acceptance: f64) -> [f64; 4] {
     let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
     let mean_sq = |v: &[f32]| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / v.len() as f64;
     let (ep, en) = (mean(pos), mean(neg));
-    [ep - en + alpha * (mean_sq(pos) + mean_sq(neg)), ep, en, acceptance]
+    [
+        ep - en + alpha * (mean_sq(pos) + mean_sq(neg)),
+        ep,
+        en,
+        acceptance,
+    ]
 }
 
 /// The global L2 norm of the parameter gradients (one host read).

@@ -73,7 +73,11 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             TrainError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
         })?;
         let buffer = load_buffer(dir, &state)?;
-        if matches!(state.config.negatives, crate::NegativeConfig::Persistent { .. }) != buffer.is_some() {
+        if matches!(
+            state.config.negatives,
+            crate::NegativeConfig::Persistent { .. }
+        ) != buffer.is_some()
+        {
             return Err(TrainError::checkpoint(
                 &state_path,
                 "the negatives setting and the saved replay buffer disagree",
@@ -103,9 +107,9 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
     /// The trainer at the newest checkpoint of the store at `dir` (see [`Trainer::load_from`]).
     pub fn resume(model: M, dir: &Path) -> Result<Self, TrainError> {
         let store = CheckpointStore::new(dir);
-        let ckpt = store.latest().ok_or_else(|| {
-            TrainError::checkpoint(dir, "no checkpoint to resume from")
-        })?;
+        let ckpt = store
+            .latest()
+            .ok_or_else(|| TrainError::checkpoint(dir, "no checkpoint to resume from"))?;
         Self::load_from(model, &ckpt)
     }
 }
@@ -125,7 +129,10 @@ fn load_buffer(dir: &Path, state: &TrainerState) -> Result<Option<ReplayBuffer>,
         .ok_or_else(|| {
             TrainError::checkpoint(
                 &path,
-                format!("size {} bytes does not match the buffer's capacity", bytes.len()),
+                format!(
+                    "size {} bytes does not match the buffer's capacity",
+                    bytes.len()
+                ),
             )
         })
 }

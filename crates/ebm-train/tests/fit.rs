@@ -53,12 +53,20 @@ fn trainer(seed: u64) -> Cd {
 /// 40 points of a shifted Gaussian: 5 batches of 8 per epoch.
 fn data() -> Vec<f32> {
     let mut rng = SeededRng::new(5);
-    (0..80).map(|_| (rng.normal_f64() * 0.5 + 1.0) as f32).collect()
+    (0..80)
+        .map(|_| (rng.normal_f64() * 0.5 + 1.0) as f32)
+        .collect()
 }
 
 fn batch(data: &[f32], idx: &[usize]) -> Result<Tensor<2>, TrainError> {
-    let v: Vec<f32> = idx.iter().flat_map(|&i| [data[2 * i], data[2 * i + 1]]).collect();
-    Ok(Tensor::from_data(TensorData::new(v, [idx.len(), 2]), &Device::flex()))
+    let v: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| [data[2 * i], data[2 * i + 1]])
+        .collect();
+    Ok(Tensor::from_data(
+        TensorData::new(v, [idx.len(), 2]),
+        &Device::flex(),
+    ))
 }
 
 fn fit_config(epochs: usize) -> FitConfig {
@@ -76,7 +84,10 @@ fn run<L: Learner<Batch = Tensor<2>>>(
 ) -> Result<ebm_train::FitOutcome, TrainError> {
     let data = data();
     let batches = FnBatches::new(40, |idx: &[usize]| batch(&data, idx));
-    Fit::new(dir, fit).resume(resume).progress(false).run(learner, &batches)
+    Fit::new(dir, fit)
+        .resume(resume)
+        .progress(false)
+        .run(learner, &batches)
 }
 
 fn weights(dir: &Path) -> Vec<u8> {
@@ -149,7 +160,8 @@ impl Learner for Poisoned {
     fn step(&mut self, batch: Tensor<2>) -> Result<StepMetrics, TrainError> {
         if self.inner.steps_done() + 1 == self.at_step && self.times > 0 {
             self.times -= 1;
-            let nan = Tensor::from_data(TensorData::new(vec![f32::NAN; 16], [8, 2]), &Device::flex());
+            let nan =
+                Tensor::from_data(TensorData::new(vec![f32::NAN; 16], [8, 2]), &Device::flex());
             return self.inner.step(nan);
         }
         self.inner.step(batch)
@@ -172,18 +184,31 @@ impl Learner for Poisoned {
 fn a_divergence_stops_with_the_checkpoint_intact_or_is_survived_by_restoring() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = RunDir::new(tmp.path().join("stop"));
-    let mut p = Poisoned { inner: trainer(1), at_step: 5, times: 1 };
+    let mut p = Poisoned {
+        inner: trainer(1),
+        at_step: 5,
+        times: 1,
+    };
     let err = run(&mut p, &dir, fit_config(2), false).unwrap_err();
     assert!(err.is_divergence(), "{err}");
     assert!(err.to_string().contains("step 5"), "{err}");
     // The last good checkpoint (step 3) loads, and the metrics stop at step 4.
-    assert!(dir.checkpoints().latest().unwrap().ends_with("step-00000003"));
+    assert!(
+        dir.checkpoints()
+            .latest()
+            .unwrap()
+            .ends_with("step-00000003")
+    );
     assert_eq!(losses(&dir).len(), 4);
 
     let dir = RunDir::new(tmp.path().join("restore"));
     let mut fit = fit_config(2);
     fit.on_divergence = OnDivergence::Restore { max_restores: 2 };
-    let mut p = Poisoned { inner: trainer(1), at_step: 5, times: 1 };
+    let mut p = Poisoned {
+        inner: trainer(1),
+        at_step: 5,
+        times: 1,
+    };
     let out = run(&mut p, &dir, fit.clone(), false).unwrap();
     assert_eq!((out.state.step, out.state.restores), (10, 1));
     assert_eq!(p.inner.config().optimizer.lr, 0.5e-3, "halved once");
@@ -192,7 +217,11 @@ fn a_divergence_stops_with_the_checkpoint_intact_or_is_survived_by_restoring() {
 
     // More divergences than allowed restores: the run stops with the error.
     let dir = RunDir::new(tmp.path().join("exhausted"));
-    let mut p = Poisoned { inner: trainer(1), at_step: 5, times: 3 };
+    let mut p = Poisoned {
+        inner: trainer(1),
+        at_step: 5,
+        times: 3,
+    };
     let err = run(&mut p, &dir, fit, false).unwrap_err();
     assert!(err.is_divergence(), "{err}");
 }
@@ -205,7 +234,12 @@ fn the_budget_stops_with_a_checkpoint_and_validation_keeps_the_best() {
     fit.budget_seconds = Some(1e-9);
     let out = run(&mut trainer(1), &dir, fit, false).unwrap();
     assert_eq!((out.state.step, out.stopped), (1, Stopped::Budget));
-    assert!(dir.checkpoints().latest().unwrap().ends_with("step-00000001"));
+    assert!(
+        dir.checkpoints()
+            .latest()
+            .unwrap()
+            .ends_with("step-00000001")
+    );
 
     // Validation scores epoch 1 best: `best/` holds step 5 while training goes on to 15.
     let dir = RunDir::new(tmp.path().join("best"));

@@ -7,8 +7,8 @@ use ebm_core::burn::optim::{AdamConfig, GradientsParams};
 use ebm_core::burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Energy, MlpEnergy, MlpEnergyConfig, SeededRng};
 use ebm_train::{
-    InitDistribution, MetricsLog, NegativeConfig, OptimizerConfig, SamplerConfig, StepMetrics, StepRecord,
-    TrainConfig, TrainError, Trainer, contrastive_loss,
+    InitDistribution, MetricsLog, NegativeConfig, OptimizerConfig, SamplerConfig, StepMetrics,
+    StepRecord, TrainConfig, TrainError, Trainer, contrastive_loss,
 };
 
 /// `E(x) = 1/2 (x - m)^2 e^{-s} + s/2`: a 1-D Gaussian with learnable mean `m` and log-variance `s`.
@@ -305,7 +305,13 @@ fn metrics_log_drops_lines_past_the_resumed_step() {
             grad_norm: 0.0,
             lr: 0.1,
         };
-        log.write(&StepRecord { step, epoch: 1, seconds: 0.0, values }).unwrap();
+        log.write(&StepRecord {
+            step,
+            epoch: 1,
+            seconds: 0.0,
+            values,
+        })
+        .unwrap();
     }
     drop(log);
     MetricsLog::open(&path, Some(3)).unwrap();

@@ -8,7 +8,9 @@ use anyhow::Result;
 use clap::Args;
 use ebm_core::rbm::{MAX_ENUMERATED_UNITS, log_z_exact};
 use ebm_core::{BaseRateRbm, Rbm, SeededRng};
-use ebm_mcmc::{AisEstimate, BlockGibbs, Temperatures, ais_rbm, held_out_log_likelihood, reverse_ais_rbm};
+use ebm_mcmc::{
+    AisEstimate, BlockGibbs, Temperatures, ais_rbm, held_out_log_likelihood, reverse_ais_rbm,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{Split, load_run, load_split, to_tensor, write_json};
@@ -106,7 +108,13 @@ pub fn run_logz(args: LogzArgs) -> Result<()> {
     r.mean_neg_free_energy = ll.mean + r.log_z;
     r.seconds = t0.elapsed().as_secs_f64();
     write_json(&dir.file("logz.json"), &r)?;
-    print_report(&r, &config.train.method(), d, args.reverse_sweeps, ll.se_log_z);
+    print_report(
+        &r,
+        &config.train.method(),
+        d,
+        args.reverse_sweeps,
+        ll.se_log_z,
+    );
     Ok(())
 }
 
@@ -122,7 +130,14 @@ fn estimate_by_ais(
     let temps = Temperatures::salakhutdinov_murray(args.temperatures)?;
     let mut rng = SeededRng::new(args.seed);
     let k = temps.steps();
-    let est = ais_rbm(rbm, &base, args.chains, &temps, &mut rng, progress("AIS", k))?;
+    let est = ais_rbm(
+        rbm,
+        &base,
+        args.chains,
+        &temps,
+        &mut rng,
+        progress("AIS", k),
+    )?;
     eprintln!();
     r.ais_log_z = Some(est.log_z);
     r.ais_se = Some(est.se);
@@ -131,9 +146,17 @@ fn estimate_by_ais(
     r.ais_temperatures = Some(k);
     if args.reverse {
         let start = base.sample(args.chains, &mut rng);
-        let draws = BlockGibbs::new(args.reverse_sweeps.max(1))?.run(rbm, start, &mut rng).visible;
-        let rev: AisEstimate =
-            reverse_ais_rbm(rbm, &base, draws, &temps, &mut rng, progress("reverse AIS", k))?;
+        let draws = BlockGibbs::new(args.reverse_sweeps.max(1))?
+            .run(rbm, start, &mut rng)
+            .visible;
+        let rev: AisEstimate = reverse_ais_rbm(
+            rbm,
+            &base,
+            draws,
+            &temps,
+            &mut rng,
+            progress("reverse AIS", k),
+        )?;
         eprintln!();
         r.reverse_ais_log_z = Some(rev.log_z);
         r.reverse_ais_se = Some(rev.se);
@@ -151,10 +174,16 @@ fn progress(what: &'static str, k: usize) -> impl FnMut(usize) {
 
 fn print_report(r: &LogzReport, method: &str, d: usize, reverse_sweeps: usize, se_log_z: f64) {
     let nh = r.hidden;
-    println!("RBM {d} visible x {nh} hidden, trained by {method} on {} images", r.train_images);
+    println!(
+        "RBM {d} visible x {nh} hidden, trained by {method} on {} images",
+        r.train_images
+    );
     println!("log Z = {:.4} ± {:.4} ({})", r.log_z, r.log_z_se, r.method);
     if let (Some(z), Some(a), Some(se)) = (r.exact_log_z, r.ais_log_z, r.ais_se) {
-        println!("AIS check: {a:.4} ± {se:.4} against exact {z:.4} (error {:+.2} se)", (a - z) / se);
+        println!(
+            "AIS check: {a:.4} ± {se:.4} against exact {z:.4} (error {:+.2} se)",
+            (a - z) / se
+        );
     }
     if let (Some(lo), Some(hi), Some(se)) = (r.ais_log_z, r.reverse_ais_log_z, r.reverse_ais_se) {
         println!(
@@ -169,9 +198,15 @@ fn print_report(r: &LogzReport, method: &str, d: usize, reverse_sweeps: usize, s
         r.held_out_log_likelihood, r.held_out_se_data, se_log_z, r.held_out_images
     );
     if r.published.is_empty() {
-        println!("Salakhutdinov and Murray (2008) report RBMs with 20 and 500 hidden units; none with {nh}.");
+        println!(
+            "Salakhutdinov and Murray (2008) report RBMs with 20 and 500 hidden units; none with {nh}."
+        );
     } else {
-        let list: Vec<String> = r.published.iter().map(|(n, v)| format!("{n} {v:.2}")).collect();
+        let list: Vec<String> = r
+            .published
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.2}"))
+            .collect();
         println!(
             "Salakhutdinov and Murray (2008), {nh} hidden units, MNIST test set: {} nats; their RBMs were trained on all 60,000 training digits for many more epochs, this one on {} (the figures are comparable in kind, not in training budget)",
             list.join(", "),

@@ -135,9 +135,12 @@ pub fn load_split(config: &RbmRunConfig) -> Result<Split> {
 
 /// The run's settings and its RBM at the latest checkpoint, on `device`.
 pub fn load_run(dir: &RunDir, device: &Device) -> Result<(RbmRunConfig, Rbm)> {
-    let config: RbmRunConfig = dir
-        .read_config()
-        .with_context(|| format!("reading the RBM run {} (train one with `ebm rbm train`)", dir.root().display()))?;
+    let config: RbmRunConfig = dir.read_config().with_context(|| {
+        format!(
+            "reading the RBM run {} (train one with `ebm rbm train`)",
+            dir.root().display()
+        )
+    })?;
     let ckpt = dir
         .checkpoints()
         .latest()
@@ -150,5 +153,8 @@ pub fn load_run(dir: &RunDir, device: &Device) -> Result<(RbmRunConfig, Rbm)> {
 /// Writes a JSON report atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    Ok(ebm_train::fit::durable::write_atomic(path, text.as_bytes())?)
+    Ok(ebm_train::fit::durable::write_atomic(
+        path,
+        text.as_bytes(),
+    )?)
 }

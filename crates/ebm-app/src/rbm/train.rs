@@ -7,7 +7,9 @@ use burn::module::Module;
 use clap::Args;
 use ebm_core::{BaseRateRbm, Rbm, SeededRng};
 use ebm_mcmc::BlockGibbs;
-use ebm_train::{Fit, FitConfig, FnBatches, Interrupt, RbmTrainConfig, RbmTrainer, RunDir, Stopped, TrainError};
+use ebm_train::{
+    Fit, FitConfig, FnBatches, Interrupt, RbmTrainConfig, RbmTrainer, RunDir, Stopped, TrainError,
+};
 
 use super::{RbmRunConfig, Split, load_split, to_tensor};
 use crate::args::{FitArgs, RunArgs, set_flag};
@@ -63,7 +65,12 @@ pub fn train(args: RbmTrainArgs) -> Result<()> {
     dir.write_config(&config)?;
     let d = split.dim();
     let n = split.train_len();
-    let mut trainer = RbmTrainer::new(d, config.train.clone(), Some(&visible_means(&split)), &device)?;
+    let mut trainer = RbmTrainer::new(
+        d,
+        config.train.clone(),
+        Some(&visible_means(&split)),
+        &device,
+    )?;
     println!(
         "training an RBM ({d} visible, {} hidden) by {} on {n} binarised images ({} held out), device {:?}; writing {}",
         config.train.n_hidden,
@@ -85,7 +92,10 @@ pub fn train(args: RbmTrainArgs) -> Result<()> {
         .interrupt(Interrupt::on_ctrl_c())
         .run(&mut trainer, &batches)?;
     if outcome.stopped != Stopped::Finished {
-        println!("stopped at step {} of {}: continue with --resume", outcome.state.step, outcome.total_steps);
+        println!(
+            "stopped at step {} of {}: continue with --resume",
+            outcome.state.step, outcome.total_steps
+        );
         return Ok(());
     }
     let rbm = trainer.model().valid();
@@ -125,7 +135,12 @@ fn settings(args: &RbmTrainArgs, dir: &RunDir) -> Result<RbmRunConfig> {
     set_flag(resume, "--k", &mut t.gibbs_steps, args.k)?;
     set_flag(resume, "--pcd", &mut t.persistent, args.pcd.then_some(true))?;
     set_flag(resume, "--lr", &mut t.lr, args.lr)?;
-    set_flag(resume, "--weight-decay", &mut t.weight_decay, args.weight_decay)?;
+    set_flag(
+        resume,
+        "--weight-decay",
+        &mut t.weight_decay,
+        args.weight_decay,
+    )?;
     if !(c.threshold > 0.0 && c.threshold < 1.0) {
         anyhow::bail!("--threshold must lie in (0, 1), got {}", c.threshold);
     }
@@ -149,11 +164,19 @@ fn visible_means(split: &Split) -> Vec<f64> {
 }
 
 /// 64 chains from the training digits' base rate, 1000 Gibbs sweeps, as `samples.png`.
-fn write_samples(dir: &RunDir, rbm: &Rbm, split: &Split, seed: u64, device: &burn::tensor::Device) -> Result<()> {
+fn write_samples(
+    dir: &RunDir,
+    rbm: &Rbm,
+    split: &Split,
+    seed: u64,
+    device: &burn::tensor::Device,
+) -> Result<()> {
     let mut rng = SeededRng::new(seed + 1);
     let base = BaseRateRbm::from_data(&split.train, split.dim(), 1.0, device)?;
     let start = base.sample(64, &mut rng);
-    let samples = BlockGibbs::new(1000)?.run(rbm, start, &mut rng).visible_probs;
+    let samples = BlockGibbs::new(1000)?
+        .run(rbm, start, &mut rng)
+        .visible_probs;
     let values: Vec<f32> = samples
         .into_data()
         .try_to_vec::<f32>()
@@ -161,7 +184,13 @@ fn write_samples(dir: &RunDir, rbm: &Rbm, split: &Split, seed: u64, device: &bur
         .into_iter()
         .map(|p| 2.0 * p - 1.0)
         .collect();
-    write_grid(&dir.file("samples.png"), &values, [64, 1, split.height, split.width], 8, 2)
+    write_grid(
+        &dir.file("samples.png"),
+        &values,
+        [64, 1, split.height, split.width],
+        8,
+        2,
+    )
 }
 
 /// The weights into (up to) 100 hidden units as `h x w` images, each scaled by its largest

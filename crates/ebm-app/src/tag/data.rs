@@ -90,7 +90,8 @@ pub fn sample_sentences(sentences: Vec<Sentence>, limit: usize, seed: u64) -> Ve
     let mut rng = SeededRng::new(seed ^ 0x7a61_5e7e_11c3_0001);
     let mut order: Vec<usize> = (0..sentences.len()).collect();
     for i in 0..limit {
-        let j = i + ((rng.uniform_f64() * (order.len() - i) as f64) as usize).min(order.len() - i - 1);
+        let j =
+            i + ((rng.uniform_f64() * (order.len() - i) as f64) as usize).min(order.len() - i - 1);
         order.swap(i, j);
     }
     let mut keep = vec![false; sentences.len()];

@@ -67,8 +67,12 @@ impl Paired {
 fn runs_to_report(args: &EvalArgs, main: &RunDir) -> Vec<RunDir> {
     let mut runs = vec![main.clone()];
     if args.also.is_empty() {
-        let sibling = main.root().parent().map(|p| RunDir::new(p.join("tag-softmax")));
-        match sibling.filter(|s| s.root() != main.root() && s.root().join("config.json").is_file()) {
+        let sibling = main
+            .root()
+            .parent()
+            .map(|p| RunDir::new(p.join("tag-softmax")));
+        match sibling.filter(|s| s.root() != main.root() && s.root().join("config.json").is_file())
+        {
             Some(s) => runs.push(s),
             None => eprintln!(
                 "note: no softmax baseline run (train one with `ebm tag train --objective softmax`, and give it with --also)"
@@ -83,16 +87,27 @@ fn runs_to_report(args: &EvalArgs, main: &RunDir) -> Vec<RunDir> {
 fn hits(run: &LoadedRun, test: &[Sentence], device: &Device) -> Result<Vec<bool>> {
     let forms: Vec<Vec<String>> = test.iter().map(|s| s.forms.clone()).collect();
     let structured = run.config.tagger.structured;
-    let pred = run.model.predict(&forms, run.vocab(), device, structured, 256)?;
+    let pred = run
+        .model
+        .predict(&forms, run.vocab(), device, structured, 256)?;
     Ok(pred
         .iter()
         .zip(test)
-        .flat_map(|(p, s)| p.iter().zip(&s.tags).map(|(a, b)| run.vocab().tags[*a] == *b))
+        .flat_map(|(p, s)| {
+            p.iter()
+                .zip(&s.tags)
+                .map(|(a, b)| run.vocab().tags[*a] == *b)
+        })
         .collect())
 }
 
 /// The row of one run, paired with the first run's hits (`first` empty for the first).
-fn run_row(dir: &RunDir, test: &[Sentence], device: &Device, first: &mut Vec<bool>) -> Result<EvalRow> {
+fn run_row(
+    dir: &RunDir,
+    test: &[Sentence],
+    device: &Device,
+    first: &mut Vec<bool>,
+) -> Result<EvalRow> {
     let run = load_run(dir, device)?;
     let t0 = Instant::now();
     let hits = hits(&run, test, device)?;
@@ -105,7 +120,11 @@ fn run_row(dir: &RunDir, test: &[Sentence], device: &Device, first: &mut Vec<boo
     };
     let summary: Option<Summary> = read_json(&dir.file("summary.json")).ok();
     Ok(EvalRow {
-        model: format!("{} ({})", run.config.settings.objective.word(), dir.root().display()),
+        model: format!(
+            "{} ({})",
+            run.config.settings.objective.word(),
+            dir.root().display()
+        ),
         accuracy: correct as f64 / hits.len().max(1) as f64,
         correct,
         tokens: hits.len(),

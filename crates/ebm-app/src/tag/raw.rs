@@ -46,7 +46,9 @@ pub fn tag_raw(args: RawArgs) -> Result<()> {
         .map(|l| l.split_whitespace().map(str::to_string).collect())
         .collect();
     let structured = run.config.tagger.structured;
-    let pred = run.model.predict(&forms, run.vocab(), &device, structured, 64)?;
+    let pred = run
+        .model
+        .predict(&forms, run.vocab(), &device, structured, 64)?;
     let mut out = std::io::stdout().lock();
     for (f, p) in forms.iter().zip(&pred) {
         let pairs: Vec<String> = f

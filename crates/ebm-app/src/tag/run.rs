@@ -97,9 +97,12 @@ impl LoadedRun {
 
 /// Reads the settings of the tagging run in `dir`, the vocabulary re-indexed.
 pub fn read_run_config(dir: &RunDir) -> Result<TagRunConfig> {
-    let mut config: TagRunConfig = dir
-        .read_config()
-        .with_context(|| format!("reading the tagging run {} (train one with `ebm tag train`)", dir.root().display()))?;
+    let mut config: TagRunConfig = dir.read_config().with_context(|| {
+        format!(
+            "reading the tagging run {} (train one with `ebm tag train`)",
+            dir.root().display()
+        )
+    })?;
     config.vocab = config.vocab.reindex();
     Ok(config)
 }
@@ -116,9 +119,10 @@ pub fn load_run(dir: &RunDir, device: &Device) -> Result<LoadedRun> {
     let ckpt = match dir.best().latest() {
         Some(best) => best,
         None => {
-            let latest = dir.checkpoints().latest().with_context(|| {
-                format!("run {} has no checkpoint yet", dir.root().display())
-            })?;
+            let latest = dir
+                .checkpoints()
+                .latest()
+                .with_context(|| format!("run {} has no checkpoint yet", dir.root().display()))?;
             eprintln!(
                 "note: run {} has no best epoch on dev yet; using its latest checkpoint",
                 dir.root().display()

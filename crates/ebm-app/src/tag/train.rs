@@ -109,23 +109,42 @@ fn settings(args: &TagTrainArgs, dir: &RunDir) -> Result<TagRunConfig> {
     if resume {
         c.fit.max_steps = None;
     }
-    let objective = args.objective.as_deref().map(Objective::from_word).transpose()?;
+    let objective = args
+        .objective
+        .as_deref()
+        .map(Objective::from_word)
+        .transpose()?;
     let s = &mut c.settings;
     set_flag(resume, "--objective", &mut s.objective, objective)?;
     set_flag(resume, "--seed", &mut s.seed, args.fit.seed)?;
     set_flag(resume, "--batch-size", &mut s.batch_size, args.batch_size)?;
     set_flag(resume, "--lr", &mut s.lr, args.lr)?;
     set_flag(resume, "--dropout", &mut s.dropout, args.dropout)?;
-    set_flag(resume, "--word-dropout", &mut s.word_dropout, args.word_dropout)?;
+    set_flag(
+        resume,
+        "--word-dropout",
+        &mut s.word_dropout,
+        args.word_dropout,
+    )?;
     set_flag(resume, "--lr-final", &mut s.lr_final, args.lr_final)?;
-    set_flag(resume, "--gibbs-sweeps", &mut s.gibbs_sweeps, args.gibbs_sweeps)?;
+    set_flag(
+        resume,
+        "--gibbs-sweeps",
+        &mut s.gibbs_sweeps,
+        args.gibbs_sweeps,
+    )?;
     set_flag(resume, "--min-count", &mut c.min_count, args.min_count)?;
     set_flag(resume, "--hidden", &mut c.tagger.net.hidden, args.hidden)?;
     set_flag(resume, "--window", &mut c.tagger.net.window, args.window)?;
     set_flag(resume, "--limit", &mut c.limit, args.limit.map(Some))?;
     for (name, path) in [("train", &mut c.train), ("dev", &mut c.dev)] {
         if args.data.data.is_some() || args.data.given(name).is_some() {
-            set_flag(resume, &format!("--{name}"), path, Some(args.data.split(name)?))?;
+            set_flag(
+                resume,
+                &format!("--{name}"),
+                path,
+                Some(args.data.split(name)?),
+            )?;
         }
     }
     c.tagger.structured = c.settings.objective.structured();
@@ -203,7 +222,10 @@ fn dev_corpus(c: &TagRunConfig) -> Result<Corpus> {
 pub fn train(args: TagTrainArgs) -> Result<()> {
     let device = args.run.device.device()?;
     let resume = args.fit.resume;
-    let dir = args.run.dir(&format!("tag-{}", args.objective.as_deref().unwrap_or("ml")));
+    let dir = args.run.dir(&format!(
+        "tag-{}",
+        args.objective.as_deref().unwrap_or("ml")
+    ));
     if !resume && dir.checkpoints().exists() {
         bail!(
             "run {} already has checkpoints: continue it with --resume, or choose another --run",
@@ -214,7 +236,10 @@ pub fn train(args: TagTrainArgs) -> Result<()> {
     let data = load_data(&mut config, resume)?;
     dir.write_config(&config)?;
     if !resume {
-        write_json(&dir.file("baseline.json"), &MostFrequentTag::fit(&data.train_sentences))?;
+        write_json(
+            &dir.file("baseline.json"),
+            &MostFrequentTag::fit(&data.train_sentences),
+        )?;
     }
     eprintln!(
         "training {} on {} sentences ({} tokens, {} words, {} tags) from {}; dev {} sentences; run {}",
@@ -251,12 +276,18 @@ fn fit(
     let batches = data.train.length_batches(c.settings.batch_size);
     let buckets = c.tagger.net.buckets;
     let items = FnBatches::new(batches.len(), |idx: &[usize]| {
-        let sentences: Vec<usize> = idx.iter().flat_map(|&i| batches[i].iter().copied()).collect();
+        let sentences: Vec<usize> = idx
+            .iter()
+            .flat_map(|&i| batches[i].iter().copied())
+            .collect();
         data.train
             .batch(&sentences, &c.vocab, buckets)
             .map_err(|e| TrainError::hook("building a batch", e))
     });
-    let at = dir.checkpoints().load::<FitState>(|_| Ok(()))?.map_or(0, |(_, s)| s.step);
+    let at = dir
+        .checkpoints()
+        .load::<FitState>(|_| Ok(()))?
+        .map_or(0, |(_, s)| s.step);
     let mut dev_log = MetricsLog::open(&dir.file("dev.jsonl"), Some(at))?;
     let per_epoch = batches.len();
     let validate = |t: &TagTrainer| -> Result<f64, TrainError> {
@@ -268,7 +299,12 @@ fn fit(
         let dev_accuracy = correct as f64 / total.max(1) as f64;
         let (step, epoch) = (t.steps(), t.steps().div_ceil(per_epoch));
         let seconds = t0.elapsed().as_secs_f64();
-        dev_log.write(&StepRecord { step, epoch, seconds, values: DevRecord { dev_accuracy } })?;
+        dev_log.write(&StepRecord {
+            step,
+            epoch,
+            seconds,
+            values: DevRecord { dev_accuracy },
+        })?;
         eprintln!("epoch {epoch}: dev accuracy {:.2}%", 100.0 * dev_accuracy);
         Ok(dev_accuracy)
     };
@@ -281,7 +317,12 @@ fn fit(
 }
 
 /// Writes `summary.json` and says how the run ended.
-fn finish(dir: &RunDir, c: &TagRunConfig, data: &TagData, (state, stopped): (FitState, Stopped)) -> Result<()> {
+fn finish(
+    dir: &RunDir,
+    c: &TagRunConfig,
+    data: &TagData,
+    (state, stopped): (FitState, Stopped),
+) -> Result<()> {
     let per_epoch = data.train.length_batches(c.settings.batch_size).len();
     let best_epoch = state.best.map(|b| b.step.div_ceil(per_epoch));
     let summary = Summary {

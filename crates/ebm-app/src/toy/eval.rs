@@ -97,7 +97,11 @@ fn nlls(frozen: &MlpEnergy, c: &ToyRunConfig, p: &Points, device: &Device) -> Re
     let ebm_log_p = exact
         .normalisation
         .log_prob(frozen, points_tensor(&p.test, device))?;
-    let gaps: Vec<f64> = ebm_log_p.iter().zip(&kde_terms).map(|(e, k)| k - e).collect();
+    let gaps: Vec<f64> = ebm_log_p
+        .iter()
+        .zip(&kde_terms)
+        .map(|(e, k)| k - e)
+        .collect();
     let gap = MeanSe::of(&gaps).context("no held-out points")?;
     Ok(Nlls {
         exact,

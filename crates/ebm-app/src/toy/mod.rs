@@ -178,10 +178,20 @@ fn run_one(
     );
     let (state, stopped) = train::fit(dir, &c, &train_points, resume, &mut trainer, device)?;
     if stopped != Stopped::Finished || state.step < c.steps {
-        println!("{set}: stopped at step {} of {}: continue with --resume", state.step, c.steps);
+        println!(
+            "{set}: stopped at step {} of {}: continue with --resume",
+            state.step, c.steps
+        );
         return Ok(None);
     }
-    let m = eval::evaluate(dir, &c, &trainer, (&train_points, &points), (state.elapsed_seconds, t0), device)?;
+    let m = eval::evaluate(
+        dir,
+        &c,
+        &trainer,
+        (&train_points, &points),
+        (state.elapsed_seconds, t0),
+        device,
+    )?;
     eprintln!(
         "{set}: NLL EBM {:.3} KDE {:.3} (h {:.3}) MMD² {:.5} edge mass {:.1e}, {:.0} s",
         m.nll_ebm, m.nll_kde, m.kde_bandwidth, m.mmd2, m.edge_mass, m.wall_seconds

@@ -141,7 +141,9 @@ pub fn settings(
     if args.fit.epochs.is_some() {
         bail!("ebm toy's length is --steps (parameter steps), not --epochs");
     }
-    let mut c = args.fit.base_config(dir, || Ok(defaults(set.unwrap_or(ToyDataset::Moons))))?;
+    let mut c = args
+        .fit
+        .base_config(dir, || Ok(defaults(set.unwrap_or(ToyDataset::Moons))))?;
     if resume {
         c.fit.max_steps = None;
     }
@@ -154,7 +156,12 @@ pub fn settings(
     set_flag(resume, "--n-test", &mut c.n_test, args.n_test)?;
     set_flag(resume, "--grid", &mut c.grid, args.grid)?;
     set_flag(resume, "--n-samples", &mut c.n_samples, args.n_samples)?;
-    set_flag(resume, "--sample-steps", &mut c.sample_steps, args.sample_steps)?;
+    set_flag(
+        resume,
+        "--sample-steps",
+        &mut c.sample_steps,
+        args.sample_steps,
+    )?;
     set_flag(resume, "--hidden", &mut c.hidden, args.hidden.clone())?;
     recipe_flags(args, &mut c.train, resume)?;
     check_sizes(&c)?;
@@ -175,7 +182,12 @@ pub fn settings(
 fn recipe_flags(args: &ToyArgs, t: &mut TrainConfig, resume: bool) -> Result<()> {
     let sampler = args.eps.map(|eps| SamplerConfig::Mala { eps });
     set_flag(resume, "--eps", &mut t.sampler, sampler)?;
-    set_flag(resume, "--sampler-steps", &mut t.sampler_steps, args.sampler_steps)?;
+    set_flag(
+        resume,
+        "--sampler-steps",
+        &mut t.sampler_steps,
+        args.sampler_steps,
+    )?;
     set_flag(resume, "--lr", &mut t.optimizer.lr, args.lr)?;
     set_flag(resume, "--alpha", &mut t.alpha, args.alpha)?;
     let negatives = match args.negatives.as_deref() {
@@ -216,7 +228,10 @@ pub fn build_model(c: &ToyRunConfig, device: &Device) -> Result<MlpEnergy> {
 
 /// The rows `idx` of the flat `[x0, y0, x1, y1, ...]` list as a `[n, 2]` tensor.
 pub fn points_at(flat: &[f32], idx: &[usize], device: &Device) -> Tensor<2> {
-    let values: Vec<f32> = idx.iter().flat_map(|&i| [flat[2 * i], flat[2 * i + 1]]).collect();
+    let values: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| [flat[2 * i], flat[2 * i + 1]])
+        .collect();
     Tensor::from_data(TensorData::new(values, [idx.len(), 2]), device)
 }
 
@@ -231,9 +246,10 @@ pub fn fit(
     device: &Device,
 ) -> Result<(FitState, Stopped)> {
     let flat: Vec<f32> = train.iter().flatten().copied().collect();
-    let batches = FnBatches::new(train.len(), |idx: &[usize]| -> Result<Tensor<2>, TrainError> {
-        Ok(points_at(&flat, idx, device))
-    });
+    let batches = FnBatches::new(
+        train.len(),
+        |idx: &[usize]| -> Result<Tensor<2>, TrainError> { Ok(points_at(&flat, idx, device)) },
+    );
     let mut fit = c.fit.clone();
     fit.max_steps = Some(fit.max_steps.map_or(c.steps, |m| m.min(c.steps)));
     let outcome = Fit::new(dir, fit)

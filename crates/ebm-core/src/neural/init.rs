@@ -16,11 +16,17 @@ pub(crate) fn uniform_fan_in<const D: usize>(
 ) -> Param<Tensor<D>> {
     let bound = 1.0 / (fan_in as f32).sqrt();
     let id = seeded_id(rng);
-    with_id(Param::from_tensor(rng.uniform(shape, -bound, bound, device)), id)
+    with_id(
+        Param::from_tensor(rng.uniform(shape, -bound, bound, device)),
+        id,
+    )
 }
 
 /// `param` with its id replaced (a tracked parameter, as `Param::from_tensor` makes it).
-pub(crate) fn with_id<const D: usize>(mut param: Param<Tensor<D>>, id: ParamId) -> Param<Tensor<D>> {
+pub(crate) fn with_id<const D: usize>(
+    mut param: Param<Tensor<D>>,
+    id: ParamId,
+) -> Param<Tensor<D>> {
     param.id = id;
     param
 }

@@ -117,7 +117,10 @@ impl Rbm {
         }
         let w: Vec<f32> = params.weights.iter().map(|&x| x as f32).collect();
         Ok(Self {
-            weights: with_param_id((0, 0), Tensor::from_data(TensorData::new(w, [nv, nh]), device)),
+            weights: with_param_id(
+                (0, 0),
+                Tensor::from_data(TensorData::new(w, [nv, nh]), device),
+            ),
             visible_bias: with_param_id((0, 1), tensor1(&params.visible_bias, device)),
             hidden_bias: with_param_id((0, 2), tensor1(&params.hidden_bias, device)),
         })
@@ -142,7 +145,10 @@ impl Rbm {
         }
         let b = crate::rbm::base_rate::logits(means, eps);
         let device = self.weights.val().device();
-        self.visible_bias = with_id(Param::from_tensor(tensor1(&b, &device)), self.visible_bias.id);
+        self.visible_bias = with_id(
+            Param::from_tensor(tensor1(&b, &device)),
+            self.visible_bias.id,
+        );
         Ok(self)
     }
 

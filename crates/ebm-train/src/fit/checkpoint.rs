@@ -128,7 +128,13 @@ impl CheckpointStore {
         std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
         let base = format!("step-{step:08}");
         let name = (0..)
-            .map(|k| if k == 0 { base.clone() } else { format!("{base}-r{k:04}") })
+            .map(|k| {
+                if k == 0 {
+                    base.clone()
+                } else {
+                    format!("{base}-r{k:04}")
+                }
+            })
             .find(|n| !self.dir.join(n).join(STATE_FILE).exists())
             .unwrap_or(base);
         let target = self.dir.join(&name);
@@ -236,7 +242,9 @@ mod tests {
     use super::*;
 
     fn save_step(store: &CheckpointStore, step: usize) -> Result<PathBuf, TrainError> {
-        store.save(step, &step, |dir| write_synced(&dir.join("w.txt"), b"weights"))
+        store.save(step, &step, |dir| {
+            write_synced(&dir.join("w.txt"), b"weights")
+        })
     }
 
     fn loaded_step(store: &CheckpointStore) -> usize {
@@ -256,7 +264,11 @@ mod tests {
         assert_eq!(store.complete().len(), 2);
         // Re-saving the step `latest` names writes a new checkpoint beside it.
         let again = save_step(&store, 3).unwrap();
-        assert!(again.ends_with("step-00000003-r0001"), "{}", again.display());
+        assert!(
+            again.ends_with("step-00000003-r0001"),
+            "{}",
+            again.display()
+        );
         assert_eq!(store.latest().unwrap(), again);
         assert_eq!(loaded_step(&store), 3);
     }
@@ -271,7 +283,11 @@ mod tests {
             assert!(save_step(&failing, 2).is_err(), "{stage:?}");
             let step = loaded_step(&CheckpointStore::new(&dir));
             // The pointer names the old checkpoint until it is swapped.
-            let expected = if stage == SaveStage::PointerSwapped { 2 } else { 1 };
+            let expected = if stage == SaveStage::PointerSwapped {
+                2
+            } else {
+                1
+            };
             assert_eq!(step, expected, "{stage:?}");
             // The next save succeeds and is the newest.
             save_step(&CheckpointStore::new(&dir), 3).unwrap();

@@ -84,7 +84,10 @@ impl FitConfig {
         if per_epoch == 0 {
             return Err(TrainError::config(
                 "batch_size",
-                format!("{items} items are fewer than one batch of {}", self.batch_size),
+                format!(
+                    "{items} items are fewer than one batch of {}",
+                    self.batch_size
+                ),
             ));
         }
         let total = self.epochs.saturating_mul(per_epoch);

@@ -25,7 +25,9 @@ impl Fault {
         let text = std::env::var("EBM_FAULT").ok()?;
         let parsed = Self::parse(&text);
         if parsed.is_none() {
-            eprintln!("warning: ignoring EBM_FAULT={text:?} (expected step:N or checkpoint:N:STAGE)");
+            eprintln!(
+                "warning: ignoring EBM_FAULT={text:?} (expected step:N or checkpoint:N:STAGE)"
+            );
         }
         parsed
     }

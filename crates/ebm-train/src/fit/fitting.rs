@@ -170,7 +170,12 @@ impl<'a, L: Learner> Fit<'a, L> {
                 p.step(&learner.summary(&values));
             }
             let step = state.step;
-            log.write(&StepRecord { step, epoch: epoch + 1, seconds, values })?;
+            log.write(&StepRecord {
+                step,
+                epoch: epoch + 1,
+                seconds,
+                values,
+            })?;
             if self.fault == Some(Fault::AfterStep(step)) {
                 std::process::abort();
             }
@@ -206,10 +211,12 @@ impl<'a, L: Learner> Fit<'a, L> {
         let store = self.run.checkpoints();
         if self.resume {
             let loaded = store.load(|dir| learner.load(dir))?;
-            return loaded.map(|(_, state)| state).ok_or_else(|| TrainError::RunDir {
-                path: self.run.root().to_path_buf(),
-                reason: "has no checkpoint to resume from".into(),
-            });
+            return loaded
+                .map(|(_, state)| state)
+                .ok_or_else(|| TrainError::RunDir {
+                    path: self.run.root().to_path_buf(),
+                    reason: "has no checkpoint to resume from".into(),
+                });
         }
         if store.exists() {
             return Err(TrainError::RunDir {
@@ -229,11 +236,18 @@ impl<'a, L: Learner> Fit<'a, L> {
         {
             store = store.abort_after(stage);
         }
-        store.save(state.step, state, |dir| learner.save(dir)).map(|_| ())
+        store
+            .save(state.step, state, |dir| learner.save(dir))
+            .map(|_| ())
     }
 
     /// Validation and the epoch hook.
-    fn end_epoch(&mut self, learner: &L, epoch: usize, state: &mut FitState) -> Result<(), TrainError> {
+    fn end_epoch(
+        &mut self,
+        learner: &L,
+        epoch: usize,
+        state: &mut FitState,
+    ) -> Result<(), TrainError> {
         if let Some(score) = self.validate.as_mut() {
             let score = score(learner)?;
             if !score.is_finite() {
@@ -244,7 +258,10 @@ impl<'a, L: Learner> Fit<'a, L> {
                 });
             }
             if state.best.is_none_or(|b| score > b.score) {
-                state.best = Some(Best { step: state.step, score });
+                state.best = Some(Best {
+                    step: state.step,
+                    score,
+                });
                 self.run
                     .best()
                     .save(state.step, &*state, |dir| learner.save(dir))?;

@@ -109,7 +109,13 @@ mod tests {
         let mut log = MetricsLog::open(&path, None).unwrap();
         for step in 1..=5 {
             let values = Loss { loss: step as f64 };
-            log.write(&StepRecord { step, epoch: 1, seconds: 0.1, values }).unwrap();
+            log.write(&StepRecord {
+                step,
+                epoch: 1,
+                seconds: 0.1,
+                values,
+            })
+            .unwrap();
         }
         drop(log);
         std::fs::OpenOptions::new()
