@@ -292,7 +292,7 @@ fn run_one(set: ToyDataset, args: &ToyArgs, out: &Path, device: &Device) -> Resu
         if (step + 1) % report_every == 0 {
             eprintln!(
                 "{set}: step {} loss {:.4} E+ {:.3} E- {:.3} acc {:.2} ({:.0} s)",
-                m.step,
+                step + 1,
                 m.loss,
                 m.e_pos,
                 m.e_neg,
