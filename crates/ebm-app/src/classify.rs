@@ -1,74 +1,67 @@
-//! `ebm classify`: classification by energy, `y = argmin_y E(x, y)`, on the held-out split.
+//! `ebm classify`: classification by energy, `y = argmin_y E(x, y)`, on the held-out split of a
+//! trained conditional run.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use clap::Args;
-use ebm_core::device_from_word;
-use ebm_poe::{accuracy, classify, confusion, load_net};
+use ebm_core::neural::classify::{accuracy, classify, confusion};
 
-use crate::conditional::{TrainRecord, dims, load_split, target_labels};
+use crate::args::RunArgs;
+use crate::conditional_run::{digits, dims, load_conditional_run, load_split, target_labels};
 
 /// Arguments of `ebm classify`.
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
-    /// A model directory written by `ebm train-conditional` (e.g. `runs/poe/digit`).
+    /// The conditional run (`--run`, default runs/poe/digit) and the device.
+    #[command(flatten)]
+    run: RunArgs,
+    /// Labelled images (default: the data the run was trained on; its held-out split is used).
     #[arg(long)]
-    pub model: PathBuf,
-    /// Labelled images (default: the data the model was trained on; its held-out split is used).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Device: cpu, wgpu, vulkan or cuda.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    data: Option<PathBuf>,
 }
 
 /// Runs `ebm classify`.
 pub fn run(args: ClassifyArgs) -> Result<()> {
-    let device = device_from_word(&args.device)?;
-    let record_path = args.model.join("train.json");
-    let text = std::fs::read_to_string(&record_path).with_context(|| {
-        format!(
-            "reading {} (train one with `ebm train-conditional`)",
-            record_path.display()
-        )
-    })?;
-    let record: TrainRecord = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a training record", record_path.display()))?;
-    let (net, _) = load_net(&args.model, &device)
-        .with_context(|| format!("loading the model in {}", args.model.display()))?;
-    let data = args.data.unwrap_or(record.data.clone());
-    let (_, test) = load_split(&data, record.limit)?;
-    let (k, truth) = target_labels(&record.target, test.labels.as_deref().unwrap_or_default())?;
+    let device = args.run.device.device()?;
+    let dir = args.run.existing("runs/poe/digit")?;
+    let (config, net) = load_conditional_run(&dir, &device)?;
+    let data = args.data.unwrap_or(config.data.clone());
+    let (_, test) = load_split(&data, config.limit)?;
+    let (k, truth) = target_labels(&config.target, digits(&test)?)?;
     if k != net.classes {
-        anyhow::bail!(
-            "the model has {} classes, target `{}` has {k}",
+        bail!(
+            "the network has {} classes, target `{}` has {k}",
             net.classes,
-            record.target
+            config.target
         );
     }
     let t0 = std::time::Instant::now();
     let predicted = classify(&net, &test.images, dims(&test), &device)?;
     let acc = accuracy(&predicted, &truth);
-    let m = confusion(&predicted, &truth, k);
     println!(
         "`{}` ({:?}): accuracy of argmin_y E(x, y) on {} held-out images: {acc:.4} ({:.2}s)",
-        record.target,
-        record.train.objective,
+        config.target,
+        config.train.objective,
         test.len(),
         t0.elapsed().as_secs_f64()
     );
+    print_confusion(&confusion(&predicted, &truth, k));
+    Ok(())
+}
+
+/// Per-class accuracy and the confusion matrix.
+fn print_confusion(m: &[Vec<usize>]) {
     println!("per class (true class: accuracy, count):");
     for (y, row) in m.iter().enumerate() {
         let n: usize = row.iter().sum();
         println!("  {y}: {:.3} of {n}", row[y] as f64 / n.max(1) as f64);
     }
     println!("confusion (rows: true, columns: predicted):");
-    for row in &m {
+    for row in m {
         println!(
             "  {}",
             row.iter().map(|c| format!("{c:>4}")).collect::<String>()
         );
     }
-    Ok(())
 }

@@ -8,9 +8,12 @@
 //! Usually driven through `cargo xtask <command>`, which builds this binary in release mode.
 
 mod args;
+mod attributes;
 mod classify;
 mod compose;
 mod conditional;
+mod conditional_run;
+mod judge;
 mod output;
 mod rbm;
 mod restore;

@@ -12,7 +12,9 @@
 //! - [`HostEnergy`]: an energy's CPU fast paths (host-buffer gradients, tape-free parameter
 //!   gradients, a sampler snapshot), reached through [`Energy::host`] ([`host`]).
 //! - [`ModuleEnergy`]: any burn `Module` with a batch forward as an energy ([`module_energy`]).
-//! - Neural energies: [`MlpEnergy`] and the UvA image [`CnnEnergy`] ([`neural`]).
+//! - Neural energies: [`MlpEnergy`] and the UvA image [`CnnEnergy`] on one [`CnnBackbone`];
+//!   conditional energies `E(x, y) = -logit_y(x)` ([`ConditionalNet`], [`ClassEnergy`],
+//!   [`LabelEnergy`]) and classification by energy ([`neural::classify`]) ([`neural`]).
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
 //!   mixture, banana, funnel, double well, and temperature as a wrapper ([`analytic`]).
 //! - Exact `log Z`, density and NLL in 1-D and 2-D by quadrature ([`quadrature`]).
@@ -37,6 +39,9 @@ pub use energy::{Energy, autodiff_energy_and_grad, check_finite};
 pub use error::{DeviceError, EnergyError};
 pub use host::{HostEnergy, ItemWeight};
 pub use module_energy::{EnergyOutput, ModuleEnergy};
+pub use neural::{
+    ClassEnergy, CnnBackbone, CnnBackboneConfig, ConditionalNet, ConditionalNetConfig, LabelEnergy,
+};
 pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, HostGrads, MlpEnergy, MlpEnergyConfig};
 pub use quadrature::{Grid, Normalisation, normalise};
 pub use rbm::{BaseRateRbm, Rbm, RbmParams};

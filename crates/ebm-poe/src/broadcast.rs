@@ -17,12 +17,7 @@ pub(crate) fn stack_columns(columns: Vec<Tensor<1>>) -> Tensor<2> {
     Tensor::cat(cols, 1)
 }
 
-/// `log sum_k exp(a_k)` along axis 1 of `[N, K]`, stable (the row maximum is taken out first).
-pub(crate) fn log_sum_exp_rows(a: Tensor<2>) -> Tensor<1> {
-    let [n, _] = a.dims();
-    let m = a.clone().max_dim(1).detach();
-    ((a - m.clone()).exp().sum_dim(1).log() + m).reshape([n])
-}
+pub(crate) use ebm_core::neural::conditional::log_sum_exp_rows;
 
 /// `softplus(z) = log(1 + e^z)`, stable for large `|z|`: `max(z, 0) + log(1 + e^{-|z|})`.
 pub(crate) fn softplus<const D: usize>(z: Tensor<D>) -> Tensor<D> {

@@ -29,23 +29,9 @@ pub enum PoeError {
         /// What is wrong.
         reason: String,
     },
-    /// Labels or a batch that do not fit the model.
-    #[error("batch does not fit: {0}")]
-    Batch(String),
     /// An energy rejected its input or produced a non-finite value.
     #[error(transparent)]
     Energy(#[from] ebm_core::EnergyError),
-    /// Training failed (a sampler setting, divergence, ...).
-    #[error(transparent)]
-    Train(#[from] ebm_train::TrainError),
-    /// A model file could not be written or read.
-    #[error("{path}: {reason}")]
-    Io {
-        /// The file at fault.
-        path: std::path::PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
 }
 
 impl PoeError {

@@ -4,11 +4,13 @@
 //! compositions they spell.
 
 use ebm_core::burn::tensor::{Device, Tensor};
-use ebm_core::{Banana, DoubleWell, Energy, Gaussian, SeededRng, autodiff_energy_and_grad};
+use ebm_core::{
+    Banana, ClassEnergy, ConditionalNetConfig, DoubleWell, Energy, Gaussian, LabelEnergy,
+    SeededRng, autodiff_energy_and_grad,
+};
 use ebm_mcmc::{ChainState, Kernel, Mala, StepSize};
 use ebm_poe::{
-    Atom, BoxEnergy, ClassEnergy, ComposeOptions, ConditionalNetConfig, Experts, Expr, LabelEnergy,
-    Mixture, Negation, PoeError, Product, compile,
+    Atom, BoxEnergy, ComposeOptions, Experts, Expr, Mixture, Negation, PoeError, Product, compile,
 };
 
 fn host(t: Tensor<1>) -> Vec<f64> {

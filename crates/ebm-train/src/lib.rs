@@ -14,10 +14,14 @@
 //!   files and its [`Learner`] implementation.
 //! - [`metrics`]: what a CD step measured.
 //! - [`eval`]: exact held-out NLL in 2-D by quadrature, a Gaussian KDE baseline, MMD².
+//! - [`conditional`]: joint CD (or cross-entropy) for a conditional energy `E(x, y)`
+//!   ([`ConditionalTrainer`]); [`conditional_io`]: its checkpoints and [`Learner`] implementation.
 //! - [`rbm`]: CD-k and persistent CD for the RBM ([`RbmTrainer`]), checkpoints.
 //! - [`error`][]: [`TrainError`].
 
 pub mod buffer;
+pub mod conditional;
+pub mod conditional_io;
 pub mod config;
 pub mod error;
 pub mod eval;
@@ -30,6 +34,9 @@ pub mod trainer;
 pub mod trainer_io;
 
 pub use buffer::ReplayBuffer;
+pub use conditional::{
+    ConditionalStepMetrics, ConditionalTrainConfig, ConditionalTrainer, Objective,
+};
 pub use config::{InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig};
 pub use error::TrainError;
 pub use eval::{EvalError, ExactNll, Kde, KdeFit, MeanSe, Mmd, exact_nll, mmd, mmd2_unbiased};

@@ -2,18 +2,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Initializer, Linear, PaddingConfig2d};
-use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor};
 
 use crate::energy::{Energy, autodiff_energy_and_grad};
 use crate::error::EnergyError;
 use crate::host::HostEnergy;
 use crate::module_energy::check_event_dims;
+use crate::neural::backbone::{CnnBackbone, CnnBackboneConfig};
 use crate::neural::host::HostCnn;
-use crate::neural::init::{linear, uniform_fan_in};
-use crate::rng::SeededRng;
 
 /// Configuration of a [`CnnEnergy`], built with [`CnnEnergyConfig::init`].
 ///
@@ -37,101 +33,53 @@ pub struct CnnEnergyConfig {
     pub image_size: usize,
 }
 
-/// A CNN energy `E(x)` on images `[N, C, H, W]` with Swish activations.
-#[derive(Module, Debug)]
+/// A CNN energy `E(x)` on images `[N, C, H, W]` with Swish activations: the one-output case of
+/// [`CnnBackbone`]. Its fields are the backbone's (through `Deref`), and its record is the
+/// backbone's, path for path (`convs.0.weight`, ..., `output.bias`).
+#[derive(Debug)]
 pub struct CnnEnergy {
-    /// The four convolutions, each followed by Swish.
-    pub convs: Vec<Conv2d>,
-    /// Flattened features to `2h`, followed by Swish.
-    pub hidden: Linear,
-    /// `2h` to the energy.
-    pub output: Linear,
-    /// Image channels the network was built for.
-    pub channels: usize,
-    /// Image side the network was built for.
-    pub image_size: usize,
+    /// The network, with one output.
+    pub backbone: CnnBackbone,
 }
 
-/// Kernel, stride and padding of the four convolutions.
-pub(crate) const LAYERS: [(usize, usize, usize); 4] = [(5, 2, 4), (3, 2, 1), (3, 2, 1), (3, 2, 1)];
-
 impl CnnEnergyConfig {
-    /// The filter counts of the four convolutions.
-    fn widths(&self) -> [usize; 4] {
-        let h = self.hidden;
-        [h / 2, h, 2 * h, 2 * h]
+    /// The backbone with one output.
+    pub fn backbone(&self) -> CnnBackboneConfig {
+        CnnBackboneConfig::new()
+            .with_channels(self.channels)
+            .with_hidden(self.hidden)
+            .with_image_size(self.image_size)
+            .with_outputs(1)
     }
 
     /// The side of the last feature map: each layer maps `s -> (s + 2p - k) / stride + 1`.
     pub fn feature_side(&self) -> usize {
-        LAYERS.iter().fold(self.image_size, |s, &(k, st, p)| {
-            (s + 2 * p).saturating_sub(k) / st + 1
-        })
+        self.backbone().feature_side()
     }
 
     /// Builds the network on `device` with parameters drawn from `seed` (PyTorch's default
     /// uniform fan-in initialisation). Fails when `hidden < 2`, `channels == 0` or
     /// `image_size == 0`.
     pub fn init(&self, device: &Device, seed: u64) -> Result<CnnEnergy, EnergyError> {
-        if self.hidden < 2 || self.channels == 0 || self.image_size == 0 {
-            return Err(EnergyError::InvalidParameter {
+        let backbone = self.backbone().init(device, seed).map_err(|e| match e {
+            EnergyError::InvalidParameter {
+                parameter, reason, ..
+            } => EnergyError::InvalidParameter {
                 energy: "CnnEnergy".into(),
-                parameter: "hidden / channels / image_size".into(),
-                reason: format!(
-                    "need hidden >= 2, channels >= 1 and image_size >= 1, got {}, {}, {}",
-                    self.hidden, self.channels, self.image_size
-                ),
-            });
-        }
-        let (convs, hidden, output) = self.init_layers(1, device, &mut SeededRng::new(seed));
-        Ok(CnnEnergy {
-            convs,
-            hidden,
-            output,
-            channels: self.channels,
-            image_size: self.image_size,
-        })
-    }
-
-    /// The network's layers with `outputs` units in the last linear (1 for an energy, `K` for a
-    /// network with one output per class), drawn from `rng` in order: each convolution's weight
-    /// and bias, then the hidden and the output linear's. Does not check the configuration
-    /// ([`Self::init`] does).
-    pub fn init_layers(
-        &self,
-        outputs: usize,
-        device: &Device,
-        rng: &mut SeededRng,
-    ) -> (Vec<Conv2d>, Linear, Linear) {
-        let mut c_in = self.channels;
-        let mut convs = Vec::with_capacity(4);
-        for (&(k, s, p), c_out) in LAYERS.iter().zip(self.widths()) {
-            let mut conv = Conv2dConfig::new([c_in, c_out], [k, k])
-                .with_stride([s, s])
-                .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                .with_initializer(Initializer::Zeros)
-                .init(device);
-            let fan_in = c_in * k * k;
-            conv.weight = uniform_fan_in([c_out, c_in, k, k], fan_in, rng, device);
-            conv.bias = Some(uniform_fan_in([c_out], fan_in, rng, device));
-            convs.push(conv);
-            c_in = c_out;
-        }
-        let side = self.feature_side();
-        let width = 2 * self.hidden;
-        let hidden = linear(width * side * side, width, rng, device);
-        let output = linear(width, outputs, rng, device);
-        (convs, hidden, output)
+                parameter,
+                reason,
+            },
+            other => other,
+        })?;
+        Ok(CnnEnergy { backbone })
     }
 }
 
 impl CnnEnergy {
     /// The forward pass, `[N, C, H, W] -> [N]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<1> {
-        let h = self.convs.iter().fold(x, |h, conv| silu(conv.forward(h)));
-        let [n, c, hh, ww] = h.dims();
-        let h = silu(self.hidden.forward(h.reshape([n, c * hh * ww])));
-        self.output.forward(h).reshape([n])
+        let n = x.dims()[0];
+        self.backbone.forward(x).reshape([n])
     }
 }
 

@@ -1,10 +1,18 @@
-//! Neural energies: networks whose scalar output is the energy.
+//! Neural energies: networks whose scalar output is the energy, and conditional energies
+//! `E(x, y) = -logit_y(x)` from a network with one output per class.
 
+mod backbone;
+pub mod classify;
 mod cnn;
+mod cnn_module;
+pub mod conditional;
 mod host;
 pub(crate) mod init;
 mod mlp;
 
+pub use backbone::{CnnBackbone, CnnBackboneConfig};
+pub use classify::{accuracy, argmax, classify, confusion};
 pub use cnn::{CnnEnergy, CnnEnergyConfig};
+pub use conditional::{ClassEnergy, ConditionalNet, ConditionalNetConfig, LabelEnergy};
 pub use host::{HostCnn, HostGrads};
 pub use mlp::{MlpEnergy, MlpEnergyConfig};

@@ -6,7 +6,8 @@ use burn::tensor::Tensor;
 
 use super::{HostCnn, HostConv, NAME};
 use crate::error::EnergyError;
-use crate::neural::cnn::{CnnEnergy, LAYERS};
+use crate::neural::CnnEnergy;
+use crate::neural::backbone::LAYERS;
 
 /// Reads a tensor's values to the host as `f32`; `what` names it in the error.
 pub(super) fn read<const D: usize>(what: &str, t: Tensor<D>) -> Result<Vec<f32>, EnergyError> {

@@ -16,22 +16,14 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::Linear;
-use burn::nn::conv::Conv2d;
-use burn::tensor::activation::silu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use ebm_core::{CnnEnergyConfig, Energy, EnergyError, SeededRng, autodiff_energy_and_grad};
 
-use crate::broadcast::log_sum_exp_rows;
-use crate::error::PoeError;
+use crate::energy::{Energy, autodiff_energy_and_grad};
+use crate::error::EnergyError;
+use crate::neural::backbone::{CnnBackbone, CnnBackboneConfig};
 
-/// Configuration of a [`ConditionalNet`]: the UvA tutorial's CNN with `classes` outputs.
-///
-/// ```text
-/// Conv(C -> h/2, k5, s2, p4) -> Swish -> Conv(h/2 -> h, k3, s2, p1) -> Swish
-/// -> Conv(h -> 2h, k3, s2, p1) -> Swish -> Conv(2h -> 2h, k3, s2, p1) -> Swish
-/// -> Flatten -> Linear(-> 2h) -> Swish -> Linear(2h -> classes)
-/// ```
+/// Configuration of a [`ConditionalNet`]: the UvA tutorial's CNN ([`CnnBackbone`]) with
+/// `classes` outputs.
 #[derive(Config, Debug)]
 pub struct ConditionalNetConfig {
     /// Number of classes `K` (outputs).
@@ -49,32 +41,25 @@ pub struct ConditionalNetConfig {
 
 impl ConditionalNetConfig {
     /// Builds the network on `device`, parameters drawn from `seed` (PyTorch's uniform fan-in
-    /// initialisation, from our own [`SeededRng`]). Fails when `classes < 2`, `hidden < 2`,
-    /// `channels == 0` or `image_size == 0`.
-    pub fn init(&self, device: &Device, seed: u64) -> Result<ConditionalNet, PoeError> {
-        if self.classes < 2 || self.hidden < 2 || self.channels == 0 || self.image_size == 0 {
-            return Err(PoeError::invalid(
-                "ConditionalNet",
-                "classes / hidden / channels / image_size",
-                format!(
-                    "need classes >= 2, hidden >= 2, channels >= 1, image_size >= 1, got {}, {}, {}, {}",
-                    self.classes, self.hidden, self.channels, self.image_size
-                ),
-            ));
+    /// initialisation, from our own [`SeededRng`](crate::SeededRng)). Fails when `classes < 2`,
+    /// `hidden < 2`, `channels == 0` or `image_size == 0`.
+    pub fn init(&self, device: &Device, seed: u64) -> Result<ConditionalNet, EnergyError> {
+        if self.classes < 2 {
+            return Err(EnergyError::InvalidParameter {
+                energy: "ConditionalNet".into(),
+                parameter: "classes".into(),
+                reason: format!("need at least 2 classes, got {}", self.classes),
+            });
         }
-        let layers = CnnEnergyConfig::new()
+        let backbone = CnnBackboneConfig::new()
             .with_channels(self.channels)
             .with_hidden(self.hidden)
-            .with_image_size(self.image_size);
-        let (convs, hidden, output) =
-            layers.init_layers(self.classes, device, &mut SeededRng::new(seed));
+            .with_image_size(self.image_size)
+            .with_outputs(self.classes)
+            .init(device, seed)?;
         Ok(ConditionalNet {
-            convs,
-            hidden,
-            output,
+            backbone,
             classes: self.classes,
-            channels: self.channels,
-            image_size: self.image_size,
         })
     }
 }
@@ -82,27 +67,26 @@ impl ConditionalNetConfig {
 /// An image network with one output per class: the logits `f(x)`, `[N, C, H, W] -> [N, K]`.
 #[derive(Module, Debug)]
 pub struct ConditionalNet {
-    /// The four convolutions, each followed by Swish.
-    pub convs: Vec<Conv2d>,
-    /// Flattened features to `2h`, followed by Swish.
-    pub hidden: Linear,
-    /// `2h` to the `K` logits.
-    pub output: Linear,
+    /// The CNN with `K` outputs.
+    pub backbone: CnnBackbone,
     /// `K`.
     pub classes: usize,
-    /// Image channels.
-    pub channels: usize,
-    /// Image side.
-    pub image_size: usize,
 }
 
 impl ConditionalNet {
     /// The logits `f(x)`, `[N, K]`.
     pub fn logits(&self, x: Tensor<4>) -> Tensor<2> {
-        let h = self.convs.iter().fold(x, |h, conv| silu(conv.forward(h)));
-        let [n, c, hh, ww] = h.dims();
-        let h = silu(self.hidden.forward(h.reshape([n, c * hh * ww])));
-        self.output.forward(h)
+        self.backbone.forward(x)
+    }
+
+    /// Image channels.
+    pub fn channels(&self) -> usize {
+        self.backbone.channels
+    }
+
+    /// Image side.
+    pub fn image_size(&self) -> usize {
+        self.backbone.image_size
     }
 
     /// The joint energy `E(x_i, y_i) = -f_{y_i}(x_i)` of a batch with one label per item, `[N]`.
@@ -125,26 +109,33 @@ impl ConditionalNet {
         log_sum_exp_rows(self.logits(x)).neg()
     }
 
-    fn check(&self, name: &str, dims: [usize; 4]) -> Result<(), EnergyError> {
-        let (c, s) = (self.channels, self.image_size);
-        if dims[1..] != [c, s, s] {
-            return Err(EnergyError::Shape {
-                energy: name.to_string(),
-                expected: format!("[N, {c}, {s}, {s}]"),
-                got: dims.to_vec(),
-            });
+    /// Fails unless every label is `< K`; the error names `what`.
+    pub fn check_labels(&self, what: &str, labels: &[usize]) -> Result<(), EnergyError> {
+        match labels.iter().find(|&&y| y >= self.classes) {
+            Some(y) => Err(EnergyError::InvalidParameter {
+                energy: what.into(),
+                parameter: "labels".into(),
+                reason: format!("label {y} is out of range for {} classes", self.classes),
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
 /// `[n, k]` one-hot rows of `labels`.
-pub(crate) fn one_hot(labels: &[usize], k: usize, device: &Device) -> Tensor<2> {
+pub fn one_hot(labels: &[usize], k: usize, device: &Device) -> Tensor<2> {
     let mut v = vec![0.0f32; labels.len() * k];
     for (i, &y) in labels.iter().enumerate() {
         v[i * k + y] = 1.0;
     }
     Tensor::from_data(TensorData::new(v, [labels.len(), k]), device)
+}
+
+/// `log sum_k exp(a_k)` along axis 1 of `[N, K]`, stable (the row maximum is taken out first).
+pub fn log_sum_exp_rows(a: Tensor<2>) -> Tensor<1> {
+    let [n, _] = a.dims();
+    let m = a.clone().max_dim(1).detach();
+    ((a - m.clone()).exp().sum_dim(1).log() + m).reshape([n])
 }
 
 /// `E_S(x) = -log sum_{y in S} exp(f_y(x))`: the energy of "the class of `x` is in `S`".
@@ -165,23 +156,20 @@ impl ClassEnergy {
         net: ConditionalNet,
         classes: &[usize],
         name: impl Into<String>,
-    ) -> Result<Self, PoeError> {
+    ) -> Result<Self, EnergyError> {
         let k = net.classes;
-        let mut seen = vec![false; k];
+        let bad = |reason: String| EnergyError::InvalidParameter {
+            energy: "ClassEnergy".into(),
+            parameter: "classes".into(),
+            reason,
+        };
         if classes.is_empty() {
-            return Err(PoeError::invalid(
-                "ClassEnergy",
-                "classes",
-                "needs at least one class",
-            ));
+            return Err(bad("needs at least one class".into()));
         }
+        let mut seen = vec![false; k];
         for &c in classes {
             if c >= k || seen[c] {
-                return Err(PoeError::invalid(
-                    "ClassEnergy",
-                    "classes",
-                    format!("class {c} is out of range 0..{k} or repeated"),
-                ));
+                return Err(bad(format!("class {c} is out of range 0..{k} or repeated")));
             }
             seen[c] = true;
         }
@@ -222,7 +210,7 @@ impl Energy<4> for ClassEnergy {
     }
 
     fn check_input(&self, dims: [usize; 4]) -> Result<(), EnergyError> {
-        self.net.check(&self.name, dims)
+        self.net.backbone.check_input(&self.name, dims)
     }
 
     fn energy_and_grad(&self, x: Tensor<4>) -> (Tensor<1>, Tensor<4>) {
@@ -245,13 +233,8 @@ pub struct LabelEnergy {
 
 impl LabelEnergy {
     /// The energy of item `i` given label `labels[i]` (each `< K`).
-    pub fn new(net: ConditionalNet, labels: Vec<usize>) -> Result<Self, PoeError> {
-        if let Some(y) = labels.iter().find(|&&y| y >= net.classes) {
-            return Err(PoeError::Batch(format!(
-                "label {y} is out of range for {} classes",
-                net.classes
-            )));
-        }
+    pub fn new(net: ConditionalNet, labels: Vec<usize>) -> Result<Self, EnergyError> {
+        net.check_labels("E(x | y)", &labels)?;
         Ok(Self { net, labels })
     }
 }
@@ -266,7 +249,7 @@ impl Energy<4> for LabelEnergy {
     }
 
     fn check_input(&self, dims: [usize; 4]) -> Result<(), EnergyError> {
-        self.net.check("E(x | y)", dims)?;
+        self.net.backbone.check_input("E(x | y)", dims)?;
         if dims[0] != self.labels.len() {
             return Err(EnergyError::Shape {
                 energy: "E(x | y)".into(),

@@ -2,8 +2,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::conditional::ConditionalNet;
-use crate::error::PoeError;
+use crate::error::EnergyError;
+use crate::neural::conditional::ConditionalNet;
 
 /// Images in batches of this many.
 const BATCH: usize = 256;
@@ -15,22 +15,17 @@ pub fn logits(
     images: &[f32],
     dims: [usize; 4],
     device: &Device,
-) -> Result<Vec<Vec<f32>>, PoeError> {
+) -> Result<Vec<Vec<f32>>, EnergyError> {
     let [n, c, h, w] = dims;
     let item = c * h * w;
     if images.len() != n * item {
-        return Err(PoeError::Batch(format!(
-            "{} values for {n} images of {c}x{h}x{w}",
-            images.len()
-        )));
+        return Err(EnergyError::Shape {
+            energy: "classification by energy".into(),
+            expected: format!("{} values for {n} images of {c}x{h}x{w}", n * item),
+            got: vec![images.len()],
+        });
     }
-    if [c, h, w] != [net.channels, net.image_size, net.image_size] {
-        return Err(PoeError::Batch(format!(
-            "images are {c}x{h}x{w}, the network takes {}x{s}x{s}",
-            net.channels,
-            s = net.image_size
-        )));
-    }
+    net.backbone.check_input("classification by energy", dims)?;
     let k = net.classes;
     let mut out = Vec::with_capacity(n);
     for start in (0..n).step_by(BATCH) {
@@ -42,11 +37,15 @@ pub fn logits(
             ),
             device,
         );
-        let v = net
-            .logits(x)
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| PoeError::Batch(format!("reading logits back: {e:?}")))?;
+        let v =
+            net.logits(x)
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| EnergyError::NonFinite {
+                    what: format!("classification by energy: logits unreadable ({e:?})"),
+                    index: start,
+                    value: f64::NAN,
+                })?;
         out.extend(v.chunks(k).map(<[f32]>::to_vec));
     }
     Ok(out)
@@ -58,7 +57,7 @@ pub fn classify(
     images: &[f32],
     dims: [usize; 4],
     device: &Device,
-) -> Result<Vec<usize>, PoeError> {
+) -> Result<Vec<usize>, EnergyError> {
     Ok(logits(net, images, dims, device)?
         .iter()
         .map(|row| argmax(row))

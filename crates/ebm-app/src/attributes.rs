@@ -1,10 +1,12 @@
-//! Label-derived attributes of digits, and the set of digits an expression describes.
+//! MNIST digit attributes derived from the label (`even`, `ge5`, `loop`, `curvy`), each learnt
+//! by its own conditional expert, and the set of digits an expression describes (what the judge
+//! classifier scores compositions against).
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::PoeError;
-use crate::expr::{Atom, Expr};
+use anyhow::anyhow;
+use ebm_poe::{Atom, Expr};
 
 /// A binary attribute of a digit class, derived from the label alone. Each is learnt by its own
 /// conditional energy `E(x, a)`, `a in {0, 1}` (an attribute expert).
@@ -49,11 +51,6 @@ impl Attribute {
         }
     }
 
-    /// The digits with the attribute.
-    pub fn digits(self) -> Vec<u8> {
-        (0..10).filter(|&d| self.holds(d)).collect()
-    }
-
     /// Binary labels `a = 1` if the digit has the attribute, else 0.
     pub fn relabel(self, digits: &[u8]) -> Vec<usize> {
         digits.iter().map(|&d| usize::from(self.holds(d))).collect()
@@ -67,20 +64,16 @@ impl fmt::Display for Attribute {
 }
 
 impl FromStr for Attribute {
-    type Err = PoeError;
+    type Err = anyhow::Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Attribute::ALL
             .into_iter()
             .find(|a| a.name() == s)
             .ok_or_else(|| {
-                PoeError::invalid(
-                    "attribute",
-                    "name",
-                    format!(
-                        "unknown attribute `{s}` (known: {})",
-                        Attribute::ALL.map(Attribute::name).join(", ")
-                    ),
+                anyhow!(
+                    "unknown attribute `{s}` (known: {})",
+                    Attribute::ALL.map(Attribute::name).join(", ")
                 )
             })
     }

@@ -1,0 +1,155 @@
+//! How the [`ConditionalTrainer`] saves and loads its state, and its place in the one training
+//! loop ([`Learner`]).
+//!
+//! A checkpoint directory holds `model.bpk` (the [`ConditionalNet`]), `optimizer.bpk`,
+//! `buffer.f32` (joint CD) and `state.json` (step, random state, settings, item shape).
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::Tensor;
+use ebm_core::{ConditionalNet, SeededRng};
+use serde::{Deserialize, Serialize};
+
+use crate::buffer::ReplayBuffer;
+use crate::conditional::{ConditionalStepMetrics, ConditionalTrainConfig, ConditionalTrainer};
+use crate::error::TrainError;
+use crate::fit::Learner;
+use crate::fit::durable::write_synced;
+use crate::trainer::{adam, save_model_and_optimizer};
+
+/// The file of a checkpoint that holds the network's parameters.
+pub const MODEL_FILE: &str = "model.bpk";
+
+/// What a checkpoint stores besides the model, optimiser and buffer tensors.
+#[derive(Debug, Serialize, Deserialize)]
+struct ConditionalState {
+    step: usize,
+    rng: SeededRng,
+    config: ConditionalTrainConfig,
+    item_dims: Vec<usize>,
+    buffer_capacity: Option<usize>,
+}
+
+impl ConditionalTrainer {
+    /// Writes the trainer's state into the directory `dir` (see the module docs).
+    pub fn save_to(&self, dir: &Path) -> Result<(), TrainError> {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
+        save_model_and_optimizer(dir, &self.net, &self.optim)?;
+        if let Some(buffer) = &self.buffer {
+            let bytes: Vec<u8> = buffer.data().iter().flat_map(|v| v.to_le_bytes()).collect();
+            write_synced(&dir.join("buffer.f32"), &bytes)?;
+        }
+        let state = ConditionalState {
+            step: self.step,
+            rng: self.rng.clone(),
+            config: self.config.clone(),
+            item_dims: vec![
+                self.net.channels(),
+                self.net.image_size(),
+                self.net.image_size(),
+            ],
+            buffer_capacity: self.buffer.as_ref().map(ReplayBuffer::capacity),
+        };
+        let json = serde_json::to_vec_pretty(&state)
+            .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
+        write_synced(&dir.join("state.json"), &json)
+    }
+
+    /// The trainer saved in `dir` by [`ConditionalTrainer::save_to`]. `net` is a freshly built
+    /// network of the same shape on the training (autodiff) device; its parameters are replaced.
+    pub fn load_from(net: ConditionalNet, dir: &Path) -> Result<Self, TrainError> {
+        let state_path = dir.join("state.json");
+        let text = std::fs::read_to_string(&state_path)
+            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
+        let state: ConditionalState = serde_json::from_str(&text)
+            .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
+        state.config.validate()?;
+        let net = load_net(net, dir)?;
+        let optim_path = dir.join("optimizer.bpk");
+        let optim = adam(&state.config.train).load(&optim_path).map_err(|e| {
+            TrainError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
+        })?;
+        let buffer = load_buffer(dir, &state)?;
+        Ok(Self {
+            net,
+            optim,
+            config: state.config,
+            buffer,
+            rng: state.rng,
+            step: state.step,
+        })
+    }
+}
+
+/// The network of the checkpoint directory `dir` (its `model.bpk`) loaded into `template`, a
+/// network of the same shape (on any device).
+pub fn load_net(template: ConditionalNet, dir: &Path) -> Result<ConditionalNet, TrainError> {
+    let path = dir.join(MODEL_FILE);
+    let record = ModuleRecord::load(&path)
+        .map_err(|e| TrainError::checkpoint(&path, format!("corrupt or unreadable: {e}")))?;
+    template
+        .try_load_record(record)
+        .map_err(|e| TrainError::checkpoint(&path, format!("does not fit this network: {e}")))
+}
+
+fn load_buffer(dir: &Path, state: &ConditionalState) -> Result<Option<ReplayBuffer>, TrainError> {
+    let Some(capacity) = state.buffer_capacity else {
+        return Ok(None);
+    };
+    let path = dir.join("buffer.f32");
+    let bytes = std::fs::read(&path).map_err(|e| TrainError::checkpoint(&path, e))?;
+    let data = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    ReplayBuffer::from_parts(capacity, state.item_dims.clone(), data)
+        .map(Some)
+        .ok_or_else(|| {
+            TrainError::checkpoint(
+                &path,
+                format!(
+                    "size {} bytes does not match the buffer's capacity",
+                    bytes.len()
+                ),
+            )
+        })
+}
+
+impl Learner for ConditionalTrainer {
+    /// Images `[n, c, h, w]` and their `n` labels.
+    type Batch = (Tensor<4>, Vec<usize>);
+    type Metrics = ConditionalStepMetrics;
+
+    fn step(&mut self, (x, labels): Self::Batch) -> Result<ConditionalStepMetrics, TrainError> {
+        ConditionalTrainer::step(self, x, &labels)
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
+        self.save_to(dir)
+    }
+
+    fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
+        *self = Self::load_from(self.net.clone(), dir)?;
+        Ok(())
+    }
+
+    fn summary(&self, m: &ConditionalStepMetrics) -> String {
+        format!(
+            "loss {:+.4} E+ {:+.3} E- {:+.3} batch acc {:.3}",
+            m.loss, m.e_pos, m.e_neg, m.batch_accuracy
+        )
+    }
+
+    fn scale_learning_rate(&mut self, factor: f64) -> Result<(), TrainError> {
+        self.config.train.optimizer.lr *= factor;
+        Ok(())
+    }
+
+    fn reseed(&mut self, salt: u64) -> Result<(), TrainError> {
+        let seed = self.config.train.seed ^ salt.wrapping_mul(0xa076_1d64_78bd_642f);
+        self.rng = SeededRng::new(seed);
+        Ok(())
+    }
+}
