@@ -6,7 +6,7 @@ mod common;
 use std::f64::consts::PI;
 use std::path::Path;
 
-use common::ebm;
+use common::{ebm, ebm_with_fault};
 
 use ebm_data::ToyDataset;
 use ebm_data::eight_gaussians_log_density;
@@ -177,16 +177,16 @@ fn outcome(root: &Path) -> Vec<String> {
 }
 
 #[test]
-fn a_run_stopped_early_then_resumed_is_the_uninterrupted_run() {
+fn a_crashed_run_resumed_is_the_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (ok, text) = ebm_owned(dir, &quick("straight"));
     assert!(ok, "{text}");
     let expected = outcome(&dir.join("runs/straight"));
-    let mut first = quick("stopped");
-    first.extend(["--max-steps".to_string(), "3".to_string()]);
-    let (ok, text) = ebm_owned(dir, &first);
-    assert!(ok && text.contains("continue with --resume"), "{text}");
+    let first = quick("stopped");
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let (ok, text) = ebm_with_fault(dir, &first, Some("step:4"));
+    assert!(!ok, "{text}");
     assert!(!dir.join("runs/stopped/metrics.json").exists());
     let (ok, text) = ebm(dir, &["toy", "--run", "stopped", "--resume"]);
     assert!(ok, "{text}");

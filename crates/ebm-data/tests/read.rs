@@ -136,7 +136,7 @@ fn idx_folder_prefers_train_files_and_finds_labels() {
 }
 
 #[test]
-fn bad_idx_files_give_the_right_error_naming_the_file() {
+fn idx_files_of_the_wrong_kind_give_the_right_error_naming_the_file() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
 
@@ -173,6 +173,12 @@ fn bad_idx_files_give_the_right_error_naming_the_file() {
         "{e:?}"
     );
     names(&e, "floats.idx");
+}
+
+#[test]
+fn cut_or_overlong_idx_files_give_the_right_error_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
 
     // Truncated: in the data, in the header, and a cut gzip stream.
     let full = idx_images(50, 28, 28);
@@ -213,6 +219,12 @@ fn bad_idx_files_give_the_right_error_naming_the_file() {
     let e = read_idx_images(&p).unwrap_err();
     assert!(matches!(e, DataError::Malformed { .. }), "{e:?}");
     names(&e, "long.idx");
+}
+
+#[test]
+fn disagreeing_or_missing_idx_files_give_the_right_error_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
 
     // Image and label counts that disagree.
     let imgs = write(d, "three-images", &idx_images(3, 2, 2));

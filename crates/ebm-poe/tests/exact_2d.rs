@@ -13,11 +13,9 @@ fn inv2(a: [f64; 4]) -> [f64; 4] {
     [a[3] / det, -a[1] / det, -a[2] / det, a[0] / det]
 }
 
-#[test]
-fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions() {
-    let device = Device::flex();
-    let (m1, s1) = ([1.0, 0.0], [1.0, 0.3, 0.3, 0.5]);
-    let (m2, s2) = ([-1.0, 2.0], [2.0, -0.5, -0.5, 1.0]);
+/// Mean and covariance (row-major) of the product of `N(m1, s1)` and `N(m2, s2)`: precisions add,
+/// `P = S1^-1 + S2^-1`, and `mean = P^-1 (S1^-1 m1 + S2^-1 m2)`.
+fn exact_product(m1: [f64; 2], s1: [f64; 4], m2: [f64; 2], s2: [f64; 4]) -> ([f64; 2], [f64; 4]) {
     let (p1, p2) = (inv2(s1), inv2(s2));
     let p: [f64; 4] = std::array::from_fn(|i| p1[i] + p2[i]);
     let cov = inv2(p);
@@ -25,7 +23,37 @@ fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions() {
         p1[0] * m1[0] + p1[1] * m1[1] + p2[0] * m2[0] + p2[1] * m2[1],
         p1[2] * m1[0] + p1[3] * m1[1] + p2[2] * m2[0] + p2[3] * m2[1],
     ];
-    let mean = [cov[0] * b[0] + cov[1] * b[1], cov[2] * b[0] + cov[3] * b[1]];
+    (
+        [cov[0] * b[0] + cov[1] * b[1], cov[2] * b[0] + cov[3] * b[1]],
+        cov,
+    )
+}
+
+/// Sample mean and covariance (row-major) of 2-D draws stored flat.
+fn sample_moments(draws: &[f32]) -> ([f64; 2], [f64; 4]) {
+    let x: Vec<[f64; 2]> = draws
+        .chunks(2)
+        .map(|p| [p[0] as f64, p[1] as f64])
+        .collect();
+    let n = x.len() as f64;
+    let m = [0, 1].map(|j| x.iter().map(|p| p[j]).sum::<f64>() / n);
+    let mut c = [0.0; 4];
+    for p in &x {
+        for i in 0..2 {
+            for j in 0..2 {
+                c[i * 2 + j] += (p[i] - m[i]) * (p[j] - m[j]) / n;
+            }
+        }
+    }
+    (m, c)
+}
+
+#[test]
+fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions() {
+    let device = Device::flex();
+    let (m1, s1) = ([1.0, 0.0], [1.0, 0.3, 0.3, 0.5]);
+    let (m2, s2) = ([-1.0, 2.0], [2.0, -0.5, -0.5, 1.0]);
+    let (mean, cov) = exact_product(m1, s1, m2, s2);
 
     let and = Product::new(vec![
         Gaussian::new(&m1, &s1, &device).unwrap(),
@@ -57,21 +85,7 @@ fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions() {
     assert!(out.report.max_rhat < 1.05, "R-hat {}", out.report.max_rhat);
     let ess = out.report.min_ess_bulk;
     assert!(ess > 500.0, "ESS {ess}");
-    let x: Vec<[f64; 2]> = out
-        .draws
-        .chunks(2)
-        .map(|p| [p[0] as f64, p[1] as f64])
-        .collect();
-    let n = x.len() as f64;
-    let m = [0, 1].map(|j| x.iter().map(|p| p[j]).sum::<f64>() / n);
-    let mut c = [0.0; 4];
-    for p in &x {
-        for i in 0..2 {
-            for j in 0..2 {
-                c[i * 2 + j] += (p[i] - m[i]) * (p[j] - m[j]) / n;
-            }
-        }
-    }
+    let (m, c) = sample_moments(&out.draws);
     // Monte-Carlo error from the ESS: sd(mean_i) = sqrt(S_ii / ESS),
     // sd(S_ij hat) = sqrt((S_ii S_jj + S_ij^2) / ESS) (Gaussian fourth moments).
     for i in 0..2 {

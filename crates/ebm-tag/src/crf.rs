@@ -23,7 +23,7 @@
 //! algorithm in tensor ops (so `log Z` is differentiable by autodiff) and the path score. The
 //! host-side algorithms on one sentence in `f64` are on [`Transitions`].
 
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamId};
 use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::SeededRng;
 
@@ -316,6 +316,15 @@ impl Crf {
             start: Param::from_tensor(Tensor::zeros([k], device)),
             end: Param::from_tensor(Tensor::zeros([k], device)),
         }
+    }
+
+    /// The same scores with parameter ids drawn from `rng` ([`Crf::new`] leaves burn's random
+    /// ids), so that a seeded model saves to the same bytes every time.
+    pub fn with_seeded_ids(mut self, rng: &mut SeededRng) -> Self {
+        self.transitions.id = ParamId::from(rng.next_u64());
+        self.start.id = ParamId::from(rng.next_u64());
+        self.end.id = ParamId::from(rng.next_u64());
+        self
     }
 
     /// Tags `K`.

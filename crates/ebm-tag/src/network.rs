@@ -13,10 +13,11 @@
 //! `2w + 1` written as shifted slices and one matrix product.
 
 use burn::module::{Module, Param};
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use ebm_core::SeededRng;
+use ebm_core::neural::init::{linear, seeded_id, with_id};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TagError;
@@ -83,12 +84,16 @@ impl NetConfig {
     pub fn init(&self, device: &Device, rng: &mut SeededRng) -> Result<UnaryNet, TagError> {
         self.validate()?;
         let embed = |rows: usize, cols: usize, rng: &mut SeededRng| {
+            let id = seeded_id(rng);
             let v: Vec<f32> = rng
                 .normal_vec(rows * cols)
                 .iter()
                 .map(|x| 0.1 * x)
                 .collect();
-            Param::from_tensor(Tensor::from_data(TensorData::new(v, [rows, cols]), device))
+            with_id(
+                Param::from_tensor(Tensor::from_data(TensorData::new(v, [rows, cols]), device)),
+                id,
+            )
         };
         let d_in = self.d_word + N_FEATURES * self.d_feat;
         Ok(UnaryNet {
@@ -104,21 +109,6 @@ impl NetConfig {
             output: linear(self.hidden, self.n_tags, rng, device),
         })
     }
-}
-
-fn linear(d_in: usize, d_out: usize, rng: &mut SeededRng, device: &Device) -> Linear {
-    let mut layer = LinearConfig::new(d_in, d_out)
-        .with_initializer(Initializer::Zeros)
-        .init(device);
-    let bound = 1.0 / (d_in as f32).sqrt();
-    layer.weight = Param::from_tensor(rng.uniform([d_in, d_out], -bound, bound, device));
-    layer.bias = Some(Param::from_tensor(rng.uniform(
-        [d_out],
-        -bound,
-        bound,
-        device,
-    )));
-    layer
 }
 
 /// The unary network (see the module docs).

@@ -41,7 +41,7 @@ impl TaggerConfig {
         let mut rng = SeededRng::new(seed);
         Ok(Tagger {
             net: self.net.init(device, &mut rng)?,
-            crf: Crf::new(self.net.n_tags, device),
+            crf: Crf::new(self.net.n_tags, device).with_seeded_ids(&mut rng),
         })
     }
 }

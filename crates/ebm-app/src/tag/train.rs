@@ -97,8 +97,8 @@ fn defaults(data: &DataArgs) -> Result<TagRunConfig> {
 }
 
 /// The run's settings: saved (`--resume`), from `--config`, or the defaults, with the flags
-/// applied. `--max-steps` stops one session: a resumed run goes on to its planned end unless it
-/// is given again.
+/// applied. `--max-steps` is part of the run's plan, as for every command: `--resume` alone
+/// keeps it, `--resume --max-steps N` changes it.
 fn settings(args: &TagTrainArgs, dir: &RunDir) -> Result<TagRunConfig> {
     let resume = args.fit.resume;
     // The vocabulary's index is rebuilt after reading (`read_run_config`).
@@ -106,9 +106,6 @@ fn settings(args: &TagTrainArgs, dir: &RunDir) -> Result<TagRunConfig> {
         true => read_run_config(dir)?,
         false => args.fit.base_config(dir, || defaults(&args.data))?,
     };
-    if resume {
-        c.fit.max_steps = None;
-    }
     let objective = args
         .objective
         .as_deref()

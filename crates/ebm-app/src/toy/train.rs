@@ -129,8 +129,8 @@ fn defaults(set: ToyDataset) -> ToyRunConfig {
 }
 
 /// The settings of the run of `set` in `dir`: saved (`resume`), from `--config`, or the
-/// defaults, with the flags applied. `--max-steps` stops one session: a resumed run goes on to
-/// its `steps` unless it is given again.
+/// defaults, with the flags applied. `--max-steps` is part of the run's plan, as for every
+/// command: `--resume` alone keeps it, `--resume --max-steps N` changes it.
 /// `set` is the set the command names (each set of `all`, or `--dataset`), if any.
 pub fn settings(
     args: &ToyArgs,
@@ -144,9 +144,6 @@ pub fn settings(
     let mut c = args
         .fit
         .base_config(dir, || Ok(defaults(set.unwrap_or(ToyDataset::Moons))))?;
-    if resume {
-        c.fit.max_steps = None;
-    }
     let name = set.map(|s| s.name().to_string());
     set_flag(resume, "--dataset", &mut c.dataset, name)?;
     set_flag(resume, "--seed", &mut c.seed, args.fit.seed)?;

@@ -7,7 +7,7 @@ mod cnn;
 mod cnn_module;
 pub mod conditional;
 mod host;
-pub(crate) mod init;
+pub mod init;
 mod mlp;
 
 pub use backbone::{CnnBackbone, CnnBackboneConfig};
