@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use ebm_core::{BackendKind, device_from_word};
-use ebm_train::{FitConfig, OnDivergence, RunDir};
+use ebm_train::fit::{Fit, FitOutcome, Interrupt, Learner, Stopped};
+use ebm_train::{FitConfig, NegativeConfig, OnDivergence, RunDir, TrainConfig};
 
 /// The backend to run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,4 +181,84 @@ fn keep_on_resume<T: PartialEq + Debug>(
         );
     }
     Ok(())
+}
+
+/// The loop of a command's run: resumed when asked, stopped cleanly (with a checkpoint) by Ctrl-C.
+pub fn fit_loop<L: Learner>(dir: &RunDir, config: FitConfig, resume: bool) -> Fit<'_, L> {
+    Fit::new(dir, config)
+        .resume(resume)
+        .interrupt(Interrupt::on_ctrl_c())
+}
+
+/// Whether the loop reached the run's planned end; if not, says where it stopped and how to go
+/// on.
+pub fn reached_end(outcome: &FitOutcome) -> bool {
+    if outcome.stopped == Stopped::Finished {
+        return true;
+    }
+    println!(
+        "stopped at step {} of {}: continue with --resume",
+        outcome.state.step, outcome.total_steps
+    );
+    false
+}
+
+/// The flags of a contrastive-divergence recipe on images, shared by `train` and
+/// `train-conditional`. A flag left out keeps the saved setting or the command's default.
+#[derive(Debug, Args)]
+pub struct RecipeArgs {
+    /// Training images: an IDX images file, a folder with IDX files, or an image folder (class
+    /// sub-folders give labels) [default: datasets/mnist-4k].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Use a seeded, stratified sample of this many images (every class in proportion).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Network width `h` [default: train 32, train-conditional 16].
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Batch size [default: train 128, train-conditional 64].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Sampler steps per parameter step [default: train 60, train-conditional 20].
+    #[arg(long)]
+    pub sampler_steps: Option<usize>,
+    /// Replay-buffer capacity [default: train 8192, train-conditional 4096].
+    #[arg(long)]
+    pub buffer: Option<usize>,
+    /// Adam learning rate [default: train 5e-4, train-conditional 2e-4].
+    #[arg(long)]
+    pub lr: Option<f64>,
+}
+
+impl RecipeArgs {
+    /// The training images: `--data`, or the embedded digits.
+    pub fn data_or_default(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("datasets/mnist-4k"))
+    }
+
+    /// Applies the flags to the run's data, sample size and width, and to the CD recipe `t`
+    /// (with `seed`); on `resume`, a flag that differs from the saved value is an error naming it.
+    pub fn apply(
+        &self,
+        resume: bool,
+        (data, limit, hidden): (&mut PathBuf, &mut Option<usize>, &mut usize),
+        seed: Option<u64>,
+        t: &mut TrainConfig,
+    ) -> Result<()> {
+        set_flag(resume, "--data", data, self.data.clone())?;
+        set_flag(resume, "--limit", limit, self.limit.map(Some))?;
+        set_flag(resume, "--hidden", hidden, self.hidden)?;
+        set_flag(resume, "--seed", &mut t.seed, seed)?;
+        set_flag(resume, "--batch-size", &mut t.batch_size, self.batch_size)?;
+        let steps = self.sampler_steps;
+        set_flag(resume, "--sampler-steps", &mut t.sampler_steps, steps)?;
+        set_flag(resume, "--lr", &mut t.optimizer.lr, self.lr)?;
+        if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
+            set_flag(resume, "--buffer", capacity, self.buffer)?;
+        }
+        Ok(())
+    }
 }

@@ -3,8 +3,6 @@
 //! cross-entropy (the judge that labels generated samples), through the one training loop. The
 //! run folder is described in [`conditional_run`](crate::conditional_run).
 
-use std::path::PathBuf;
-
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor};
 use clap::Args;
@@ -12,11 +10,10 @@ use ebm_core::ConditionalNetConfig;
 use ebm_core::neural::classify::{accuracy, classify};
 use ebm_data::ImageSet;
 use ebm_train::{
-    ConditionalTrainConfig, ConditionalTrainer, Fit, FitConfig, FnBatches, Interrupt,
-    NegativeConfig, Objective, RunDir, Stopped, TrainError,
+    ConditionalTrainConfig, ConditionalTrainer, FitConfig, FnBatches, Objective, RunDir, TrainError,
 };
 
-use crate::args::{FitArgs, RunArgs, set_flag};
+use crate::args::{FitArgs, RecipeArgs, RunArgs, fit_loop, reached_end, set_flag};
 use crate::conditional_run::{
     ConditionalRunConfig, ConditionalSummary, digits, dims, load_split, target_labels,
 };
@@ -36,28 +33,8 @@ pub struct TrainConditionalArgs {
     /// by cross-entropy, used to label generated samples) [required for a new run].
     #[arg(long)]
     target: Option<String>,
-    /// Labelled training images (IDX file or folder, or image folder with class sub-folders)
-    /// [default: datasets/mnist-4k].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Network width `h` [default: 16].
-    #[arg(long)]
-    hidden: Option<usize>,
-    /// Batch size [default: 64].
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Sampler steps per parameter step (joint CD) [default: 20].
-    #[arg(long)]
-    sampler_steps: Option<usize>,
-    /// Replay-buffer capacity (joint CD) [default: 4096].
-    #[arg(long)]
-    buffer: Option<usize>,
-    /// Adam learning rate [default: 2e-4].
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Use a seeded, stratified sample of this many images (before the split).
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    recipe: RecipeArgs,
 }
 
 /// Runs `ebm train-conditional`.
@@ -91,15 +68,9 @@ pub fn run(args: TrainConditionalArgs) -> Result<()> {
         Ok((x, idx.iter().map(|&i| train_y[i]).collect::<Vec<_>>()))
     });
     let t0 = std::time::Instant::now();
-    let outcome = Fit::new(&dir, config.fit.clone())
-        .resume(args.fit.resume)
-        .interrupt(Interrupt::on_ctrl_c())
-        .run(&mut trainer, &batches)?;
-    if outcome.stopped != Stopped::Finished {
-        println!(
-            "stopped at step {} of {}: continue with --resume",
-            outcome.state.step, outcome.total_steps
-        );
+    let outcome =
+        fit_loop(&dir, config.fit.clone(), args.fit.resume).run(&mut trainer, &batches)?;
+    if !reached_end(&outcome) {
         return Ok(());
     }
     let summary = finish(&dir, &trainer, &config, &test, &device)?;
@@ -127,30 +98,11 @@ fn run_dir(args: &TrainConditionalArgs) -> Result<RunDir> {
 /// applied.
 fn settings(args: &TrainConditionalArgs, dir: &RunDir) -> Result<ConditionalRunConfig> {
     let resume = args.fit.resume;
-    let mut config = if resume {
-        dir.read_config::<ConditionalRunConfig>()?
-    } else if let Some(path) = &args.fit.config {
-        ebm_train::fit::read_config_file(path)?
-    } else {
-        defaults(args)?
-    };
+    let mut config = args.fit.base_config(dir, || defaults(args))?;
     set_flag(resume, "--target", &mut config.target, args.target.clone())?;
-    set_flag(resume, "--data", &mut config.data, args.data.clone())?;
-    set_flag(resume, "--limit", &mut config.limit, args.limit.map(Some))?;
-    set_flag(resume, "--hidden", &mut config.net.hidden, args.hidden)?;
-    let t = &mut config.train.train;
-    set_flag(resume, "--seed", &mut t.seed, args.fit.seed)?;
-    set_flag(resume, "--batch-size", &mut t.batch_size, args.batch_size)?;
-    set_flag(
-        resume,
-        "--sampler-steps",
-        &mut t.sampler_steps,
-        args.sampler_steps,
-    )?;
-    set_flag(resume, "--lr", &mut t.optimizer.lr, args.lr)?;
-    if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
-        set_flag(resume, "--buffer", capacity, args.buffer)?;
-    }
+    let fields = (&mut config.data, &mut config.limit, &mut config.net.hidden);
+    let (seed, t) = (args.fit.seed, &mut config.train.train);
+    args.recipe.apply(resume, fields, seed, t)?;
     // The target fixes the number of classes and the objective (`--config` may name another).
     let (classes, _) = target_labels(&config.target, &[])?;
     config.net.classes = classes;
@@ -176,11 +128,8 @@ fn defaults(args: &TrainConditionalArgs) -> Result<ConditionalRunConfig> {
     let Some(target) = args.target.clone() else {
         bail!("--target is required for a new run (digit, judge, even, ge5, loop or curvy)");
     };
-    let data = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("datasets/mnist-4k"));
-    let (train, _) = load_split(&data, args.limit)?;
+    let data = args.recipe.data_or_default();
+    let (train, _) = load_split(&data, args.recipe.limit)?;
     let (classes, _) = target_labels(&target, &[])?;
     let net = ConditionalNetConfig::new(classes)
         .with_channels(train.channels)

@@ -1,19 +1,14 @@
 //! `ebm train`: persistent-CD training of the image CNN energy through the one training loop,
 //! with checkpoints, metrics, sample grids after every epoch and exact resume.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use clap::Args;
 use ebm_core::{CnnEnergy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
-use ebm_train::{
-    Fit, FitConfig, FnBatches, Interrupt, NegativeConfig, RunDir, Stopped, TrainConfig, TrainError,
-    Trainer,
-};
+use ebm_train::{FitConfig, FnBatches, RunDir, TrainConfig, TrainError, Trainer};
 
-use crate::args::{FitArgs, RunArgs, set_flag};
+use crate::args::{FitArgs, RecipeArgs, RunArgs, fit_loop, reached_end, set_flag};
 use crate::output::{host_images, write_grid, write_npy};
 use crate::run::{ImageRunConfig, ModelSpec};
 
@@ -25,29 +20,8 @@ pub struct TrainArgs {
     run: RunArgs,
     #[command(flatten)]
     fit: FitArgs,
-    /// Training images: an IDX images file, a folder with IDX files, or an image folder
-    /// [default: datasets/mnist-4k].
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Batch size [default: 128].
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Sampler steps per parameter step [default: 60].
-    #[arg(long)]
-    sampler_steps: Option<usize>,
-    /// Replay-buffer capacity [default: 8192].
-    #[arg(long)]
-    buffer: Option<usize>,
-    /// Adam learning rate [default: 5e-4]. The tutorial uses 1e-4 over 28,000 steps on full
-    /// MNIST; 5e-4 gives recognisable digits within the default 1,395 steps (BENCHMARKS.md).
-    #[arg(long)]
-    lr: Option<f64>,
-    /// CNN width `h` [default: 32].
-    #[arg(long)]
-    hidden: Option<usize>,
-    /// Train on a seeded, stratified sample of this many images (every class in proportion).
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    recipe: RecipeArgs,
     /// Sampler steps of the fresh-chain grid written after every epoch [default: 256].
     #[arg(long)]
     fresh_steps: Option<usize>,
@@ -80,19 +54,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 .map_err(|e| TrainError::hook("reading a batch", e))
         },
     );
-    let outcome = Fit::new(&dir, config.fit.clone())
-        .resume(args.fit.resume)
-        .interrupt(Interrupt::on_ctrl_c())
+    let outcome = fit_loop(&dir, config.fit.clone(), args.fit.resume)
         .on_epoch(|t: &Trainer<4, CnnEnergy>, epoch| {
             write_epoch_grids(&dir, t, &device, epoch, config.fresh_steps)
                 .map_err(|e| TrainError::hook(format!("pictures of epoch {epoch}"), e))
         })
         .run(&mut trainer, &batches)?;
-    if outcome.stopped != Stopped::Finished {
-        println!(
-            "stopped at step {} of {}: continue with --resume",
-            outcome.state.step, outcome.total_steps
-        );
+    if !reached_end(&outcome) {
         return Ok(());
     }
     write_final_samples(&dir, &trainer, &device, &config)
@@ -103,28 +71,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
 fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
     let resume = args.fit.resume;
     let mut config: ImageRunConfig = args.fit.base_config(dir, || defaults(args))?;
-    set_flag(resume, "--data", &mut config.data, args.data.clone())?;
-    set_flag(resume, "--hidden", &mut config.model.hidden, args.hidden)?;
-    set_flag(resume, "--limit", &mut config.limit, args.limit.map(Some))?;
+    let fields = (
+        &mut config.data,
+        &mut config.limit,
+        &mut config.model.hidden,
+    );
+    let (seed, t) = (args.fit.seed, &mut config.train);
+    args.recipe.apply(resume, fields, seed, t)?;
     set_flag(
         resume,
         "--fresh-steps",
         &mut config.fresh_steps,
         args.fresh_steps,
     )?;
-    let t = &mut config.train;
-    set_flag(resume, "--seed", &mut t.seed, args.fit.seed)?;
-    set_flag(resume, "--batch-size", &mut t.batch_size, args.batch_size)?;
-    set_flag(
-        resume,
-        "--sampler-steps",
-        &mut t.sampler_steps,
-        args.sampler_steps,
-    )?;
-    set_flag(resume, "--lr", &mut t.optimizer.lr, args.lr)?;
-    if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
-        set_flag(resume, "--buffer", capacity, args.buffer)?;
-    }
     config.sync();
     args.fit.apply(&mut config.fit)?;
     config.train.validate()?;
@@ -133,10 +92,7 @@ fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
 
 /// The tutorial's recipe on the data's image shape.
 fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
-    let data = args
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("datasets/mnist-4k"));
+    let data = args.recipe.data_or_default();
     let probe = read_images(&data)?;
     if probe.height != probe.width {
         bail!(

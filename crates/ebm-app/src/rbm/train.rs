@@ -7,12 +7,10 @@ use burn::module::Module;
 use clap::Args;
 use ebm_core::{BaseRateRbm, Rbm, SeededRng};
 use ebm_mcmc::BlockGibbs;
-use ebm_train::{
-    Fit, FitConfig, FnBatches, Interrupt, RbmTrainConfig, RbmTrainer, RunDir, Stopped, TrainError,
-};
+use ebm_train::{FitConfig, FnBatches, RbmTrainConfig, RbmTrainer, RunDir, TrainError};
 
 use super::{RbmRunConfig, Split, load_split, to_tensor};
-use crate::args::{FitArgs, RunArgs, set_flag};
+use crate::args::{FitArgs, RunArgs, fit_loop, reached_end, set_flag};
 use crate::output::write_grid;
 
 /// Arguments of `ebm rbm train`. On `--resume` the saved settings hold; a flag that differs
@@ -87,15 +85,9 @@ pub fn train(args: RbmTrainArgs) -> Result<()> {
         }
         Ok(to_tensor(&batch, idx.len(), d, &device))
     });
-    let outcome = Fit::new(&dir, config.fit.clone())
-        .resume(args.fit.resume)
-        .interrupt(Interrupt::on_ctrl_c())
-        .run(&mut trainer, &batches)?;
-    if outcome.stopped != Stopped::Finished {
-        println!(
-            "stopped at step {} of {}: continue with --resume",
-            outcome.state.step, outcome.total_steps
-        );
+    let outcome =
+        fit_loop(&dir, config.fit.clone(), args.fit.resume).run(&mut trainer, &batches)?;
+    if !reached_end(&outcome) {
         return Ok(());
     }
     let rbm = trainer.model().valid();

@@ -11,14 +11,13 @@ use ebm_tag::{
     TrainSettings, Vocab,
 };
 use ebm_train::{
-    Fit, FitConfig, FitState, FnBatches, Interrupt, MetricsLog, RunDir, StepRecord, Stopped,
-    TrainError,
+    FitConfig, FitState, FnBatches, MetricsLog, RunDir, StepRecord, Stopped, TrainError,
 };
 use serde::Serialize;
 
 use super::data::{DataArgs, read_sentences, sample_sentences};
 use super::run::{Summary, TagRunConfig, read_run_config, write_json};
-use crate::args::{FitArgs, RunArgs, set_flag};
+use crate::args::{FitArgs, RunArgs, fit_loop, set_flag};
 
 /// Arguments of `ebm tag train`. On `--resume` the saved settings hold; a flag that differs
 /// from them is an error naming it.
@@ -305,9 +304,7 @@ fn fit(
         eprintln!("epoch {epoch}: dev accuracy {:.2}%", 100.0 * dev_accuracy);
         Ok(dev_accuracy)
     };
-    let outcome = Fit::new(dir, c.fit.clone())
-        .resume(resume)
-        .interrupt(Interrupt::on_ctrl_c())
+    let outcome = fit_loop(dir, c.fit.clone(), resume)
         .validate(validate)
         .run(trainer, &items)?;
     Ok((outcome.state, outcome.stopped))

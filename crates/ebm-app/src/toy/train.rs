@@ -6,13 +6,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{MlpEnergy, MlpEnergyConfig, SeededRng};
 use ebm_data::ToyDataset;
 use ebm_train::{
-    Fit, FitConfig, FitState, FnBatches, InitDistribution, Interrupt, NegativeConfig,
-    OptimizerConfig, RunDir, SamplerConfig, Stopped, TrainConfig, TrainError, Trainer,
+    FitConfig, FitState, FnBatches, InitDistribution, NegativeConfig, OptimizerConfig, RunDir,
+    SamplerConfig, Stopped, TrainConfig, TrainError, Trainer,
 };
 use serde::{Deserialize, Serialize};
 
 use super::ToyArgs;
-use crate::args::set_flag;
+use crate::args::{fit_loop, set_flag};
 
 /// The training recipe of `ebm toy` for a run of `steps` steps.
 ///
@@ -249,9 +249,6 @@ pub fn fit(
     );
     let mut fit = c.fit.clone();
     fit.max_steps = Some(fit.max_steps.map_or(c.steps, |m| m.min(c.steps)));
-    let outcome = Fit::new(dir, fit)
-        .resume(resume)
-        .interrupt(Interrupt::on_ctrl_c())
-        .run(trainer, &batches)?;
+    let outcome = fit_loop(dir, fit, resume).run(trainer, &batches)?;
     Ok((outcome.state, outcome.stopped))
 }
