@@ -4,7 +4,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::SeededRng;
 use serde::{Deserialize, Serialize};
 
+use std::path::Path;
+
 use crate::config::InitDistribution;
+use crate::error::TrainError;
+use crate::fit::durable::write_synced;
 
 /// Past negatives kept on the host, `capacity` items of shape `item_dims`.
 ///
@@ -51,6 +55,27 @@ impl ReplayBuffer {
     /// The shape of one item.
     pub fn item_dims(&self) -> &[usize] {
         &self.item_dims
+    }
+
+    /// Writes the contents to `path` as little-endian `f32`, synced (a checkpoint's `buffer.f32`).
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        let bytes: Vec<u8> = self.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        write_synced(path, &bytes)
+    }
+
+    /// Reads back what [`ReplayBuffer::save`] wrote, for a buffer of `capacity` items of shape
+    /// `item_dims`; a file of another size is an error naming it.
+    pub fn load(path: &Path, capacity: usize, item_dims: Vec<usize>) -> Result<Self, TrainError> {
+        let bytes = std::fs::read(path).map_err(|e| TrainError::checkpoint(path, e))?;
+        let data = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Self::from_parts(capacity, item_dims, data).ok_or_else(|| {
+            let size = bytes.len();
+            let reason = format!("size {size} bytes does not match the buffer's capacity");
+            TrainError::checkpoint(path, reason)
+        })
     }
 
     /// The raw contents, `[capacity, item...]` row-major.

@@ -33,13 +33,11 @@ use ebm_core::{ConditionalNet, LabelEnergy, SeededRng};
 use serde::{Deserialize, Serialize};
 
 use crate::buffer::ReplayBuffer;
-use crate::config::{
-    InitDistribution, NegativeConfig, OptimizerConfig, SamplerConfig, TrainConfig,
-};
+use crate::config::{NegativeConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
 use crate::sampler::run_sampler;
-use crate::trainer::{adam, host_values};
+use crate::trainer::{adam, grad_norm, host_values};
 
 /// What the network is trained for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,37 +61,20 @@ pub struct ConditionalTrainConfig {
 }
 
 impl ConditionalTrainConfig {
-    /// A small CPU recipe for 28x28 digits in `[-1, 1]`: batch 64, 20 clipped-SGLD steps
-    /// (step 10, noise 0.005, gradient clamp 0.03, pixels clamped to `[-1, 1]`), a buffer of
-    /// 4096 with 5% restarts, alpha 0.1, Adam 2e-4 with betas (0, 0.999), seed 0.
+    /// A small CPU recipe for 28x28 digits in `[-1, 1]`: the tutorial's
+    /// ([`TrainConfig::uva_images`]) with batch 64, 20 clipped-SGLD steps (step 10, noise 0.005,
+    /// gradient clamp 0.03, pixels clamped to `[-1, 1]`), a buffer of 4096 with 5% restarts,
+    /// alpha 0.1, Adam 2e-4 with betas (0, 0.999), seed 0.
     pub fn small(objective: Objective) -> Self {
-        let train = TrainConfig {
-            seed: 0,
-            batch_size: 64,
-            alpha: 0.1,
-            data_noise: 0.005,
-            sampler_steps: 20,
-            sampler: SamplerConfig::Sgld {
-                step_size: 10.0,
-                noise: 0.005,
-                grad_clip: Some(0.03),
-                domain: Some((-1.0, 1.0)),
-            },
-            negatives: NegativeConfig::Persistent {
-                capacity: 4096,
-                reinit_prob: 0.05,
-            },
-            init: InitDistribution::Uniform { lo: -1.0, hi: 1.0 },
-            optimizer: OptimizerConfig {
-                lr: 2e-4,
-                beta1: 0.0,
-                beta2: 0.999,
-                lr_decay_every: None,
-                lr_decay: 1.0,
-                grad_clip_norm: Some(0.1),
-            },
-            checkpoint_every: 50,
+        let mut train = TrainConfig::uva_images();
+        train.seed = 0;
+        train.batch_size = 64;
+        train.sampler_steps = 20;
+        train.negatives = NegativeConfig::Persistent {
+            capacity: 4096,
+            reinit_prob: 0.05,
         };
+        train.optimizer.lr = 2e-4;
         Self { train, objective }
     }
 
@@ -123,6 +104,8 @@ pub struct ConditionalStepMetrics {
     pub e_neg: f64,
     /// Accuracy of `argmin_y E(x+, y)` on the (noised) batch, before the update.
     pub batch_accuracy: f64,
+    /// The norm of the parameter gradient.
+    pub grad_norm: f64,
     /// The learning rate of the step.
     pub lr: f64,
 }
@@ -318,6 +301,8 @@ impl ConditionalTrainer {
             .filter(|(p, y)| **p as usize == **y)
             .count();
         let grads = GradientsParams::from_grads(pass.loss.backward(), &self.net);
+        let grad_norm = grad_norm(&self.net, &grads);
+        TrainError::check_finite(self.step + 1, &[("gradient norm", grad_norm)])?;
         let lr = self.config.train.lr_at(self.step);
         self.net = self.optim.step(lr, self.net.clone(), grads);
         if let (Some((slots, negatives)), Some(buffer)) = (pass.negatives, self.buffer.as_mut()) {
@@ -329,6 +314,7 @@ impl ConditionalTrainer {
             e_pos: ep,
             e_neg: en,
             batch_accuracy: correct as f64 / labels.len() as f64,
+            grad_norm,
             lr,
         })
     }

@@ -299,7 +299,7 @@ fn host_loss(e: &[f32], n: usize, alpha: f64, acceptance: f64) -> [f64; 4] {
 }
 
 /// The global L2 norm of the parameter gradients (one host read).
-fn grad_norm<M: Module>(model: &M, grads: &GradientsParams) -> f64 {
+pub(crate) fn grad_norm<M: Module>(model: &M, grads: &GradientsParams) -> f64 {
     struct SumSquares<'a> {
         grads: &'a GradientsParams,
         total: Option<Tensor<1>>,

@@ -36,8 +36,7 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         std::fs::create_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, e))?;
         save_model_and_optimizer(dir, &self.model, &self.optim)?;
         if let Some(buffer) = &self.buffer {
-            let bytes: Vec<u8> = buffer.data().iter().flat_map(|v| v.to_le_bytes()).collect();
-            write_synced(&dir.join("buffer.f32"), &bytes)?;
+            buffer.save(&dir.join("buffer.f32"))?;
         }
         let state = TrainerState {
             step: self.step,
@@ -115,26 +114,9 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
 }
 
 fn load_buffer(dir: &Path, state: &TrainerState) -> Result<Option<ReplayBuffer>, TrainError> {
-    let Some(capacity) = state.buffer_capacity else {
-        return Ok(None);
-    };
     let path = dir.join("buffer.f32");
-    let bytes = std::fs::read(&path).map_err(|e| TrainError::checkpoint(&path, e))?;
-    let data = bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    ReplayBuffer::from_parts(capacity, state.item_dims.clone(), data)
-        .map(Some)
-        .ok_or_else(|| {
-            TrainError::checkpoint(
-                &path,
-                format!(
-                    "size {} bytes does not match the buffer's capacity",
-                    bytes.len()
-                ),
-            )
-        })
+    let load = |capacity| ReplayBuffer::load(&path, capacity, state.item_dims.clone());
+    state.buffer_capacity.map(load).transpose()
 }
 
 impl<const D: usize, M: Module + Energy<D>> Learner for Trainer<D, M> {
