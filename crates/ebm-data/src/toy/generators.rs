@@ -1,12 +1,14 @@
 //! The point generators behind [`ToyDataset::sample`](super::ToyDataset::sample), one per set,
 //! each drawing from the ChaCha8 stream it is given.
 
-use std::f64::consts::{FRAC_1_SQRT_2, PI};
+use std::f64::consts::PI;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+
+use super::UNIT_CENTERS;
 
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     rng.sample(StandardNormal)
@@ -38,17 +40,7 @@ fn shuffle_and_jitter(mut points: Vec<[f64; 2]>, std: f64, rng: &mut ChaCha8Rng)
 }
 
 pub(super) fn eight_gaussians(n: usize, rng: &mut ChaCha8Rng) -> Vec<[f64; 2]> {
-    let d = FRAC_1_SQRT_2;
-    let centers = [
-        [1.0, 0.0],
-        [-1.0, 0.0],
-        [0.0, 1.0],
-        [0.0, -1.0],
-        [d, d],
-        [d, -d],
-        [-d, d],
-        [-d, -d],
-    ];
+    let centers = UNIT_CENTERS;
     (0..n)
         .map(|_| {
             let z0 = 0.5 * normal(rng);

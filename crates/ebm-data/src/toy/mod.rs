@@ -81,9 +81,8 @@ pub const EIGHT_GAUSSIANS_STD: f64 = 0.5 / 1.414;
 /// `ln(2 pi e sigma^2) + ln 8` with `sigma = 0.5 / 1.414`.
 pub const EIGHT_GAUSSIANS_ENTROPY: f64 = 2.838;
 
-/// The eight centres of [`ToyDataset::EightGaussians`], already divided by 1.414.
-pub fn eight_gaussians_centers() -> [[f64; 2]; 8] {
-    let s = 4.0 / 1.414;
+/// The eight directions of [`ToyDataset::EightGaussians`]'s centres, on the unit circle.
+const UNIT_CENTERS: [[f64; 2]; 8] = {
     let d = FRAC_1_SQRT_2;
     [
         [1.0, 0.0],
@@ -95,7 +94,12 @@ pub fn eight_gaussians_centers() -> [[f64; 2]; 8] {
         [-d, d],
         [-d, -d],
     ]
-    .map(|[a, b]| [a * s, b * s])
+};
+
+/// The eight centres of [`ToyDataset::EightGaussians`], already divided by 1.414.
+pub fn eight_gaussians_centers() -> [[f64; 2]; 8] {
+    let s = 4.0 / 1.414;
+    UNIT_CENTERS.map(|[a, b]| [a * s, b * s])
 }
 
 /// The exact log density of [`ToyDataset::EightGaussians`] at `x`.
