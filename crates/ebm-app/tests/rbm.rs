@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::ebm;
+use common::{ebm, ebm_with_fault};
 
 fn train_args<'a>(data: &'a str, run: &'a str, max_steps: &'a str) -> Vec<&'a str> {
     vec![
@@ -86,6 +86,16 @@ fn rbm_train_writes_a_run_and_logz_reports_the_held_out_log_likelihood() {
     assert!(
         latest_model(&dir.join("runs/cut")) == latest_model(&run),
         "resume differs"
+    );
+    // Killed at step 7 (after the first epoch's checkpoint) and resumed with no other flag.
+    let args = train_args(data.to_str().unwrap(), "crashed", "10");
+    let (ok, out) = ebm_with_fault(dir, &args, Some("step:7"));
+    assert!(!ok, "{out}");
+    let (ok, out) = ebm(dir, &["rbm", "train", "--run", "crashed", "--resume"]);
+    assert!(ok, "{out}");
+    assert!(
+        latest_model(&dir.join("runs/crashed")) == latest_model(&run),
+        "the crashed run resumed differs"
     );
     let (ok, out) = ebm(
         dir,
