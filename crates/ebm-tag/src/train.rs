@@ -21,9 +21,9 @@ use std::time::Instant;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::SeededRng;
+use ebm_train::read_module_record;
 use serde::{Deserialize, Serialize};
 
 use crate::crf::{PathIndicators, logsumexp};
@@ -386,8 +386,7 @@ pub fn save_model(model: &Tagger, path: &Path) -> Result<(), TagError> {
 
 /// Loads a tagger of shape `config` from `path` onto `device`.
 pub fn load_model(config: &TaggerConfig, path: &Path, device: &Device) -> Result<Tagger, TagError> {
-    let record = ModuleRecord::load(path)
-        .map_err(|e| TagError::checkpoint(path, format!("unreadable: {e}")))?;
+    let record = read_module_record(path).map_err(|e| TagError::checkpoint(path, e))?;
     config
         .init(device, 0)?
         .try_load_record(record)

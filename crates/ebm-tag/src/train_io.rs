@@ -10,7 +10,7 @@ use std::path::Path;
 use burn::tensor::Device;
 use ebm_core::SeededRng;
 use ebm_train::fit::durable::write_synced;
-use ebm_train::{Learner, TrainError};
+use ebm_train::{Learner, TrainError, load_optimizer};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TagError;
@@ -59,9 +59,8 @@ impl TagTrainer {
         let device = device.clone().autodiff();
         let model: Tagger = load_model(&state.config, &dir.join("model.bpk"), &device)?;
         let optim_path = dir.join("optimizer.bpk");
-        let optim = adam(&state.settings).load(&optim_path).map_err(|e| {
-            TagError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
-        })?;
+        let optim = load_optimizer(adam(&state.settings), &optim_path)
+            .map_err(|e| TagError::checkpoint(&optim_path, e))?;
         Ok(Self {
             model,
             optim,

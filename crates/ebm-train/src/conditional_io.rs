@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::Tensor;
 use ebm_core::{ConditionalNet, SeededRng};
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,8 @@ use crate::conditional::{ConditionalStepMetrics, ConditionalTrainConfig, Conditi
 use crate::error::TrainError;
 use crate::fit::Learner;
 use crate::fit::durable::write_synced;
-use crate::trainer::{adam, save_model_and_optimizer};
+use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
+use crate::trainer::adam;
 
 /// The file of a checkpoint that holds the network's parameters.
 pub const MODEL_FILE: &str = "model.bpk";
@@ -67,9 +67,7 @@ impl ConditionalTrainer {
         state.config.validate()?;
         let net = load_net(net, dir)?;
         let optim_path = dir.join("optimizer.bpk");
-        let optim = adam(&state.config.train).load(&optim_path).map_err(|e| {
-            TrainError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
-        })?;
+        let optim = load_optimizer(adam(&state.config.train), &optim_path)?;
         let buffer = load_buffer(dir, &state)?;
         Ok(Self {
             net,
@@ -86,8 +84,7 @@ impl ConditionalTrainer {
 /// network of the same shape (on any device).
 pub fn load_net(template: ConditionalNet, dir: &Path) -> Result<ConditionalNet, TrainError> {
     let path = dir.join(MODEL_FILE);
-    let record = ModuleRecord::load(&path)
-        .map_err(|e| TrainError::checkpoint(&path, format!("corrupt or unreadable: {e}")))?;
+    let record = read_module_record(&path)?;
     template
         .try_load_record(record)
         .map_err(|e| TrainError::checkpoint(&path, format!("does not fit this network: {e}")))

@@ -29,6 +29,7 @@ pub mod fit;
 pub mod loss;
 pub mod metrics;
 pub mod rbm;
+pub mod record_io;
 pub mod sampler;
 pub mod trainer;
 pub mod trainer_io;
@@ -47,6 +48,7 @@ pub use fit::{
 pub use loss::contrastive_loss;
 pub use metrics::StepMetrics;
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
+pub use record_io::{load_optimizer, read_module_record};
 pub use sampler::{run_kernel, run_sampler};
 pub use trainer::Trainer;
 

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::store::ModuleRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Rbm, SeededRng};
 use ebm_mcmc::BlockGibbs;
@@ -27,7 +26,7 @@ use crate::error::TrainError;
 use crate::fit::durable::write_synced;
 use crate::fit::{CheckpointStore, FitState, Learner};
 use crate::loss::contrastive_loss;
-use crate::trainer::save_model_and_optimizer;
+use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
 
 /// Every setting of an RBM training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -304,9 +303,7 @@ impl RbmTrainer {
         state.config.validate()?;
         let model = load_rbm(dir, &device.clone().autodiff())?;
         let optim_path = dir.join("optimizer.bpk");
-        let optim = adam(&state.config).load(&optim_path).map_err(|e| {
-            TrainError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
-        })?;
+        let optim = load_optimizer(adam(&state.config), &optim_path)?;
         let nv = state.n_visible;
         let chains = match state.chains {
             Some(v) if nv > 0 && v.len() % nv == 0 => {
@@ -381,8 +378,7 @@ pub fn load_rbm(dir: &Path, device: &Device) -> Result<Rbm, TrainError> {
     let template = Rbm::new(state.n_visible, state.config.n_hidden, 0.0, 0, device)
         .map_err(|e| TrainError::checkpoint(&state_path, e))?;
     let model_path = dir.join("model.bpk");
-    let record = ModuleRecord::load(&model_path)
-        .map_err(|e| TrainError::checkpoint(&model_path, format!("corrupt or unreadable: {e}")))?;
+    let record = read_module_record(&model_path)?;
     template
         .try_load_record(record)
         .map_err(|e| TrainError::checkpoint(&model_path, format!("does not fit this model: {e}")))

@@ -1,7 +1,5 @@
 //! The contrastive-divergence training loop, with checkpoints and resume.
 
-use std::path::Path;
-
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -260,24 +258,6 @@ pub(crate) fn host_values(
             what: format!("{what} (unreadable: {e:?})"),
             value: f64::NAN,
         })
-}
-
-/// Writes `model.bpk` and `optimizer.bpk` into the checkpoint directory `dir`.
-pub(crate) fn save_model_and_optimizer<M: Module>(
-    dir: &Path,
-    model: &M,
-    optim: &ModuleOptimizer,
-) -> Result<(), TrainError> {
-    let model_path = dir.join("model.bpk");
-    model
-        .clone()
-        .into_record()
-        .save(&model_path)
-        .map_err(|e| TrainError::checkpoint(&model_path, e))?;
-    let optim_path = dir.join("optimizer.bpk");
-    optim
-        .save(&optim_path)
-        .map_err(|e| TrainError::checkpoint(&optim_path, e))
 }
 
 /// The global L2 norm of the parameter gradients (one host read).

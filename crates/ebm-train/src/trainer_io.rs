@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
 use serde::{Deserialize, Serialize};
@@ -18,7 +17,8 @@ use crate::error::TrainError;
 use crate::fit::durable::write_synced;
 use crate::fit::{CheckpointStore, FitState, Learner};
 use crate::metrics::StepMetrics;
-use crate::trainer::{Trainer, adam, save_model_and_optimizer};
+use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
+use crate::trainer::{Trainer, adam};
 
 /// What a checkpoint stores besides the model, optimiser and buffer tensors.
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,16 +61,12 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
         state.config.validate()?;
         let model_path = dir.join("model.bpk");
-        let record = ModuleRecord::load(&model_path).map_err(|e| {
-            TrainError::checkpoint(&model_path, format!("corrupt or unreadable: {e}"))
-        })?;
+        let record = read_module_record(&model_path)?;
         let model = model.try_load_record(record).map_err(|e| {
             TrainError::checkpoint(&model_path, format!("does not fit this model: {e}"))
         })?;
         let optim_path = dir.join("optimizer.bpk");
-        let optim = adam(&state.config).load(&optim_path).map_err(|e| {
-            TrainError::checkpoint(&optim_path, format!("corrupt or unreadable: {e}"))
-        })?;
+        let optim = load_optimizer(adam(&state.config), &optim_path)?;
         let buffer = load_buffer(dir, &state)?;
         if matches!(
             state.config.negatives,
