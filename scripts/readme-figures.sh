@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Re-measures the README's image figures on the embedded digits: the default image run and what
-# is done with it (score, denoise, inpaint), then the conditional experts, classification by
-# energy and the compositions. Every subset is a seeded, stratified sample of all ten classes.
-# Writes everything under runs/ and the console output to runs/readme-figures.log.
+# Re-measures the README's figures: the default image run and what is done with it (score,
+# denoise, inpaint; every subset a seeded, stratified sample of all ten classes), the conditional
+# experts, classification by energy and the compositions, the part-of-speech taggers, and the 2-D
+# toy densities. Writes everything under runs/ and the console output to
+# runs/readme-figures.log.
 #
-#   scripts/readme-figures.sh            # all of it (about an hour on 2 cores)
-#   scripts/readme-figures.sh compose    # only the conditional experts and compositions
+#   scripts/readme-figures.sh            # all of it (about 90 minutes on 2 idle cores)
+#   scripts/readme-figures.sh compose    # one part: image, compose, tag or toy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 part="${1:-all}"
@@ -31,15 +32,34 @@ fi
 
 if [[ "$part" == all || "$part" == compose ]]; then
   rm -rf runs/poe
-  timed train-conditional --run poe/judge --target judge --epochs 40 --lr 1e-3
-  timed train-conditional --run poe/digit --target digit --epochs 24
+  timed train-conditional --run runs/poe/judge --target judge --epochs 40 --lr 1e-3
+  timed train-conditional --run runs/poe/digit --target digit --epochs 24
   for a in even ge5 loop; do
-    timed train-conditional --run "poe/$a" --target "$a"
+    timed train-conditional --run "runs/poe/$a" --target "$a"
   done
   for t in digit even ge5 loop; do
-    timed classify --run "poe/$t"
+    timed classify --run "runs/poe/$t"
   done
   for e in "even & ge5" "digit=0 | digit=1" "ge5 & !loop" "ge5 & loop=0"; do
-    timed compose --run poe --expr "$e" --n 256
+    timed compose --run runs/poe --expr "$e" --n 256
   done
+fi
+
+if [[ "$part" == all || "$part" == tag ]]; then
+  rm -rf runs/tag-*
+  for seed in 0 1 2; do
+    timed tag train --objective ml --seed "$seed" --run "tag-ml-s$seed"
+    timed tag train --objective softmax --seed "$seed" --run "tag-softmax-s$seed"
+  done
+  timed tag train --objective cd-ffbs --run tag-cd-ffbs
+  timed tag train --objective cd-gibbs --run tag-cd-gibbs
+  timed tag eval --run tag-ml-s0 --also tag-softmax-s0 tag-cd-ffbs tag-cd-gibbs
+  for seed in 1 2; do
+    timed tag eval --run "tag-ml-s$seed" --also "tag-softmax-s$seed"
+  done
+fi
+
+if [[ "$part" == all || "$part" == toy ]]; then
+  rm -rf runs/toy
+  timed toy --dataset all --run toy
 fi

@@ -40,7 +40,8 @@ impl DeviceArg {
 /// The run folder and the device: what every command that reads or writes a run takes.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// The run folder: a path, or a name under `runs/`.
+    /// The run folder: a single name under `runs/`, or a path (anything with a `/`, or an
+    /// existing folder).
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// Device.

@@ -8,8 +8,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ebm_core::burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{MlpEnergy, MlpEnergyConfig, SeededRng};
@@ -158,8 +158,11 @@ fn mutate(original: &[u8], edits: &[(u8, usize, u8)]) -> Vec<u8> {
     b
 }
 
-/// A case: which file, and its new bytes (arbitrary, or a mutation of the original).
-fn case() -> impl Strategy<Value = (usize, Option<Vec<u8>>, Vec<(u8, usize, u8)>)> {
+/// A case: which file, and its new bytes: arbitrary, or these edits of the original.
+type Case = (usize, Option<Vec<u8>>, Vec<(u8, usize, u8)>);
+
+/// The strategy of [`Case`]s.
+fn case() -> impl Strategy<Value = Case> {
     let arbitrary = prop_oneof![Just(None), vec(any::<u8>(), 0..512).prop_map(Some)];
     (0usize..8, arbitrary, vec(any::<(u8, usize, u8)>(), 1..7))
 }

@@ -29,6 +29,8 @@ pub struct TagArgs {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum TagCommand {
     /// Train a tagger on the train split, keep the best epoch on dev, write a run folder.
     Train(train::TagTrainArgs),

@@ -57,7 +57,7 @@ impl Progress {
                 bar.set_message(summary.to_string());
                 bar.inc(1);
             }
-            None if self.position % self.every == 0 || self.position == self.total => {
+            None if self.position.is_multiple_of(self.every) || self.position == self.total => {
                 eprintln!("{}", self.line(summary));
             }
             None => {}
