@@ -14,7 +14,7 @@
 //! - [`ModuleEnergy`]: any burn `Module` with a batch forward as an energy ([`module_energy`]).
 //! - Neural energies: [`MlpEnergy`] and the UvA image [`CnnEnergy`] on one [`CnnBackbone`];
 //!   conditional energies `E(x, y) = -logit_y(x)` ([`ConditionalNet`], [`ClassEnergy`],
-//!   [`LabelEnergy`]) and classification by energy ([`neural::classify`]) ([`neural`]).
+//!   [`LabelEnergy`]) and classification by energy ([`neural::classify`](mod@neural::classify)) ([`neural`]).
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
 //!   mixture, banana, funnel, double well, and temperature as a wrapper ([`analytic`]).
 //! - Exact `log Z`, density and NLL in 1-D and 2-D by quadrature ([`quadrature`]).

@@ -7,7 +7,7 @@
 //! - `ebm tag [FILE]` ([`raw`]): tags raw text, one sentence a line, whitespace-tokenised
 //!   (stdin without `FILE`), and prints `token/TAG` pairs.
 //!
-//! The run folder is described in [`run`].
+//! The run folder is described in [`run`](mod@run).
 
 mod data;
 mod eval;

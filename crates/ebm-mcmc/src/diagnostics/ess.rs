@@ -22,7 +22,7 @@ pub fn ess_bulk(chains: &[Vec<f64>]) -> f64 {
 /// ```
 ///
 /// `acov_j(t)` is the biased autocovariance of chain `j` at lag `t`, `W` the mean within-chain
-/// variance and `var+` the pooled variance estimate of [`rhat_basic`]. The pairs
+/// variance and `var+` the pooled variance estimate of [`rhat_basic`](super::rhat::rhat_basic). The pairs
 /// `rho_{2k} + rho_{2k+1}` are summed while positive and forced to be non-increasing. `tau` is
 /// bounded below by `1 / log10(m n)`, so the ESS can exceed `m n` for antithetic chains, but not by
 /// much. The chains are used as given (not split); returns `NaN` for chains shorter than 4 draws

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::error::TrainError;
 
-/// A trainer, as the loop ([`fit`](super::fit())) sees it.
+/// A trainer, as the loop ([`Fit`](super::Fit)) sees it.
 ///
 /// The loop owns the data order, metrics, progress, interruption, checkpoints, resume, the
 /// wall-clock budget, the step limit, the best model on a validation split and recovery from
