@@ -23,7 +23,7 @@ use crate::output::{write_atomic, write_grid};
 /// differs from them is an error naming it.
 #[derive(Debug, Args)]
 pub struct TrainConditionalArgs {
-    /// The run folder is `--run` [default: `runs/poe/<target>`].
+    /// The run folder is `--run` (default: `runs/poe/<target>`).
     #[command(flatten)]
     run: RunArgs,
     #[command(flatten)]
