@@ -184,8 +184,8 @@ fn tag_train_eval_and_raw_text_on_the_slice() {
     check_bad_input(dir, &text);
 }
 
-/// What a finished run leaves: the final and best weights, the summary without its timing,
-/// the dev accuracies, the step losses, and the tags it gives a text.
+/// What a finished run leaves: the final and best weights (byte for byte), the summary without
+/// its timing, the dev accuracies, the step losses, and the tags it gives a text.
 fn outcome(dir: &Path, run: &str) -> Vec<String> {
     let root = dir.join("runs").join(run);
     let mut summary = json(&root.join("summary.json"));
@@ -201,10 +201,14 @@ fn outcome(dir: &Path, run: &str) -> Vec<String> {
     std::fs::write(dir.join("raw.txt"), "The cat sat on the mat .\n").unwrap();
     let (ok, tags) = ebm(dir, &["tag", "--run", run, "raw.txt"]);
     assert!(ok, "{tags}");
-    // The tagger's parameter ids are drawn at random by burn when it is built, so its `.bpk`
-    // files differ in those bytes between processes; the losses of every step, the dev
-    // accuracies, the summary and the tags it assigns are compared instead.
+    let weights = |store: &str| -> String {
+        let store = ebm_train::CheckpointStore::new(root.join(store));
+        let latest = store.latest().expect("a checkpoint");
+        format!("{:?}", std::fs::read(latest.join("model.bpk")).unwrap())
+    };
     vec![
+        weights("checkpoints"),
+        weights("best"),
         summary.to_string(),
         column("dev.jsonl", "dev_accuracy"),
         column("metrics.jsonl", "loss"),

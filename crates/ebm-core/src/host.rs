@@ -5,7 +5,7 @@
 //! [`HostCnn`](crate::HostCnn)), it exposes that through [`HostEnergy`]: callers ask
 //! `energy.host()` and fall back to the tensor methods of [`Energy`] on `None`.
 //!
-//! ```ignore
+//! ```text
 //! let (e, g) = match energy.host().map(|h| h.energy_and_grad_host(&x, dims)) {
 //!     Some(Ok(host)) => host,
 //!     _ => /* the tensor path: energy.energy_and_grad(...) */,

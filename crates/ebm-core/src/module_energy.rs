@@ -35,9 +35,16 @@ impl EnergyOutput for Tensor<2> {
 
 /// Any burn module plus the function that runs its forward pass on a batch, as an [`Energy`].
 ///
-/// ```ignore
+/// ```
+/// use ebm_core::burn::nn::{Linear, LinearConfig};
+/// use ebm_core::burn::tensor::{Device, Tensor};
+/// use ebm_core::{Energy, ModuleEnergy};
+///
+/// let device = Device::flex();
 /// let net = LinearConfig::new(3, 1).init(&device);
 /// let energy = ModuleEnergy::new(net, |m: &Linear, x: Tensor<2>| m.forward(x));
+/// let (e, grad) = energy.energy_and_grad(Tensor::zeros([4, 3], &device));
+/// assert_eq!((e.dims(), grad.dims()), ([4], [4, 3]));
 /// ```
 ///
 /// The input gradient freezes the parameters (`Module::valid`) so sampling never builds
