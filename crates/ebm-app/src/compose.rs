@@ -224,9 +224,9 @@ impl Session<'_> {
         let t0 = std::time::Instant::now();
         let (x, _) = run_kernel(&kernel, energy, start, args.steps, &mut rng);
         let seconds = t0.elapsed().as_secs_f64();
-        let (values, d) = host_images(x);
-        if values.len() != d.iter().product::<usize>() || values.iter().any(|v| !v.is_finite()) {
-            bail!("sampling `{label}` produced non-finite or unreadable pixels");
+        let (values, d) = host_images(x)?;
+        if values.iter().any(|v| !v.is_finite()) {
+            bail!("sampling `{label}` produced non-finite pixels");
         }
         let verdict = self.judge.judge(&values, d, self.intended, &self.device)?;
         let grid = self.out.join(format!("{}.png", slug(label)));

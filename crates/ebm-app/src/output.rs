@@ -18,13 +18,15 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Res
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
-/// Host copy of an image batch `[n, c, h, w]` with its dims.
-pub fn host_images(x: Tensor<4>) -> (Vec<f32>, [usize; 4]) {
+/// Host copy of an image batch `[n, c, h, w]` with its dims; an error if the values cannot be
+/// read back as `f32`.
+pub fn host_images(x: Tensor<4>) -> Result<(Vec<f32>, [usize; 4])> {
     let dims = x.dims();
-    (
-        x.into_data().try_to_vec_as::<f32>().unwrap_or_default(),
-        dims,
-    )
+    let values = x
+        .into_data()
+        .try_to_vec_as::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading images back from the device: {e:?}"))?;
+    Ok((values, dims))
 }
 
 /// Writes a float array as `.npy` (little-endian `f32`, C order) with the given shape.

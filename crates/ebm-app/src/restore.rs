@@ -178,7 +178,7 @@ fn descend(
     observed: Option<(&[f32], &[f32])>,
     steps: usize,
     rng: &mut SeededRng,
-) -> Vec<f32> {
+) -> Result<Vec<f32>> {
     let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, p.dims), &p.device);
     let fixed = observed.map(|(m, v)| (t(m.to_vec()), t(v.to_vec())));
     let snapshot = p.model.host().and_then(|h| h.snapshot());
@@ -191,7 +191,7 @@ fn descend(
                 state.position.clone() * (m.clone().neg() + 1.0) + v.clone() * m.clone();
         }
     }
-    host_images(state.position).0
+    Ok(host_images(state.position)?.0)
 }
 
 fn report(p: &Prepared, what: &str, corrupted: &[f32], restored: &[f32]) -> Result<()> {
@@ -229,7 +229,7 @@ pub fn run_denoise(args: DenoiseArgs) -> Result<()> {
         .zip(z)
         .map(|(x, z)| (x + args.sigma * z).clamp(-1.0, 1.0))
         .collect();
-    let restored = descend(&p, noisy.clone(), None, args.common.steps, &mut rng);
+    let restored = descend(&p, noisy.clone(), None, args.common.steps, &mut rng)?;
     report(
         &p,
         &format!("denoising (sigma {})", args.sigma),
@@ -259,7 +259,7 @@ pub fn run_inpaint(args: InpaintArgs) -> Result<()> {
         Some((&m, &p.clean)),
         args.common.steps,
         &mut rng,
-    );
+    )?;
     report(
         &p,
         &format!("inpainting ({:?} missing)", args.mask),

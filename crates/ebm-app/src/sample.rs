@@ -57,14 +57,14 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let mut strip = Vec::new();
     let legs = args.snapshots.min(args.steps);
     let mut done = 0;
-    strip.extend(host_images(x.clone().slice(0..1)).0);
+    strip.extend(host_images(x.clone().slice(0..1))?.0);
     for leg in 0..legs {
         let steps = (args.steps * (leg + 1)) / legs - done;
         x = run_sampler(&spec.train.sampler, &frozen, x, steps, &mut rng)?.0;
         done += steps;
-        strip.extend(host_images(x.clone().slice(0..1)).0);
+        strip.extend(host_images(x.clone().slice(0..1))?.0);
     }
-    let (values, dims) = host_images(x);
+    let (values, dims) = host_images(x)?;
     let cols = (args.n as f64).sqrt().ceil() as usize;
     write_grid(&out.join("sample-grid.png"), &values, dims, cols, 2)?;
     write_npy(&out.join("sample.npy"), &values, &dims)?;

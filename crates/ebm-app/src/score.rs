@@ -57,7 +57,8 @@ pub fn energies(
             device,
         );
         let e = model.try_energy(x)?;
-        out.extend(e.into_data().try_to_vec_as::<f64>().unwrap_or_default());
+        let values = e.into_data().try_to_vec_as::<f64>();
+        out.extend(values.map_err(|e| anyhow::anyhow!("reading energies back: {e:?}"))?);
     }
     Ok(out)
 }

@@ -142,12 +142,12 @@ fn write_epoch_grids(
     fresh_steps: usize,
 ) -> Result<()> {
     if let Some(buffer) = trainer.buffer() {
-        let (values, dims) = host_images(buffer.head::<4>(64, device));
+        let (values, dims) = host_images(buffer.head::<4>(64, device))?;
         let path = dir.sample_file(&format!("epoch-{epoch:03}-buffer.png"));
         write_grid(&path, &values, dims, 8, 2)?;
     }
     let fresh = trainer.sample_fresh(64, fresh_steps, device, &mut SeededRng::new(epoch as u64))?;
-    let (values, dims) = host_images(fresh);
+    let (values, dims) = host_images(fresh)?;
     write_grid(
         &dir.sample_file(&format!("epoch-{epoch:03}-fresh.png")),
         &values,
@@ -166,7 +166,7 @@ fn write_final_samples(
 ) -> Result<()> {
     let mut rng = SeededRng::new(config.train.seed + 1);
     let fresh = trainer.sample_fresh(64, config.fresh_steps, device, &mut rng)?;
-    let (values, dims) = host_images(fresh);
+    let (values, dims) = host_images(fresh)?;
     write_npy(&dir.file("samples.npy"), &values, &dims)?;
     write_grid(&dir.file("samples.png"), &values, dims, 8, 2)?;
     println!(
