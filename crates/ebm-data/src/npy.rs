@@ -4,7 +4,8 @@
 //! Python-literal header `{'descr': '<f8', 'fortran_order': False, 'shape': (n, d), }`, then the
 //! data in C order. Numeric dtypes are read: `f8 f4 i1 i2 i4 i8 u1 u2 u4 u8` (and `b1`), little-
 //! or big-endian (`<`, `>`, `|` or `=` for one-byte types), every value converted to `f64`
-//! (64-bit integers beyond `2^53` round). Fortran order, object and string dtypes are typed errors.
+//! (64-bit integers beyond `2^53` round), and Fortran-ordered data (as ADBench's `X` is stored)
+//! rearranged into C order. Object, string and complex dtypes are typed errors.
 //!
 //! `.npz` (what `np.savez` and `np.savez_compressed` write): a zip archive of `NAME.npy` members,
 //! stored or deflated, read through the central directory (zip64 size fields included); each
@@ -85,10 +86,11 @@ fn le(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
     Some(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | x as u64))
 }
 
-/// The parsed `.npy` header: dtype, shape and where the data starts.
+/// The parsed `.npy` header: dtype, shape, order and where the data starts.
 struct Header {
     dtype: Dtype,
     shape: Vec<usize>,
+    fortran: bool,
     data_start: usize,
 }
 
@@ -209,11 +211,11 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, DataError> {
     };
     let descr = get("descr")?.trim_matches(|c| c == '\'' || c == '"');
     let dtype = Dtype::parse(descr, path)?;
-    match get("fortran_order")? {
-        "False" => {}
-        "True" => return Err(bad_header(path, "Fortran order is not supported")),
+    let fortran = match get("fortran_order")? {
+        "False" => false,
+        "True" => true,
         other => return Err(bad_header(path, format!("bad fortran_order `{other}`"))),
-    }
+    };
     let shape_text = get("shape")?;
     let inner = shape_text
         .strip_prefix('(')
@@ -229,6 +231,7 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, DataError> {
     Ok(Header {
         dtype,
         shape,
+        fortran,
         data_start: end,
     })
 }
@@ -251,14 +254,41 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray, DataError> {
         });
     }
     let size = header.dtype.size;
-    let values = data[..count * size]
+    let values: Vec<f64> = data[..count * size]
         .chunks_exact(size)
         .map(|b| header.dtype.value(b))
         .collect();
+    let data = if header.fortran && header.shape.len() > 1 {
+        to_c_order(&values, &header.shape)
+    } else {
+        values
+    };
     Ok(NpyArray {
         shape: header.shape,
-        data: values,
+        data,
     })
+}
+
+/// Values stored in Fortran order (first index fastest) rearranged into C order.
+fn to_c_order(values: &[f64], shape: &[usize]) -> Vec<f64> {
+    let mut strides = vec![1usize; shape.len()];
+    for j in 1..shape.len() {
+        strides[j] = strides[j - 1] * shape[j - 1];
+    }
+    let mut index = vec![0usize; shape.len()];
+    let mut out = Vec::with_capacity(values.len());
+    for _ in 0..values.len() {
+        let at: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+        out.push(values[at]);
+        for j in (0..shape.len()).rev() {
+            index[j] += 1;
+            if index[j] < shape[j] {
+                break;
+            }
+            index[j] = 0;
+        }
+    }
+    out
 }
 
 /// One member of a zip archive, from the central directory.

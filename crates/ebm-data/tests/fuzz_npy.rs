@@ -124,8 +124,7 @@ fn zip(members: &[(&str, Vec<u8>)], deflate: bool) -> Vec<u8> {
         cd.extend(0x0201_4b50u32.to_le_bytes());
         cd.extend(20u16.to_le_bytes());
         common(&mut cd);
-        cd.extend([0u8; 8]);
-        cd.extend([0u8; 4]);
+        cd.extend([0u8; 10]);
         cd.extend(offset.to_le_bytes());
         cd.extend(name.as_bytes());
     }
@@ -242,6 +241,13 @@ fn every_dtype_and_byte_order_and_the_typed_errors() {
         let a = parse_npy(&npy(descr, "(4,)", &data), p).unwrap();
         assert_eq!(a.data, vec![1.0, 200.0, 3.0, 4.0], "{descr}");
     }
+}
+
+#[test]
+fn typed_errors_name_the_file_and_fortran_order_and_zip_members_read() {
+    let p = Path::new("t.npy");
+    let want = [1.0, -2.0, 3.0, 4.0];
+    let f8: Vec<u8> = want.iter().flat_map(|v: &f64| v.to_le_bytes()).collect();
     let is = |r: Result<_, DataError>, f: fn(&DataError) -> bool| {
         let e = r.unwrap_err();
         assert!(f(&e) && e.to_string().contains("t.npy"), "{e}");
@@ -260,9 +266,18 @@ fn every_dtype_and_byte_order_and_the_typed_errors() {
         matches!(e, DataError::BadHeader { .. })
     });
     let members = [
-        ("X.npy", npy("<f8", "(2, 2)", &cases[0].1)),
+        ("X.npy", npy("<f8", "(2, 2)", &f8)),
         ("y.npy", npy("|u1", "(2,)", &[0, 1])),
     ];
+    // Fortran order: the same values, column by column on disk.
+    let column_major: Vec<u8> = [1.0f64, 3.0, -2.0, 4.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let mut fortran = npy("<f8", "(2, 2)", &column_major);
+    let at = fortran.windows(5).position(|w| w == b"False").unwrap();
+    fortran[at..at + 5].copy_from_slice(b"True ");
+    assert_eq!(parse_npy(&fortran, p).unwrap().data, want.to_vec());
     for deflate in [false, true] {
         let z = parse_npz(&zip(&members, deflate), Path::new("a.npz")).unwrap();
         assert_eq!(z.get("X").unwrap().data, want.to_vec());

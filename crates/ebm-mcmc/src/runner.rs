@@ -313,21 +313,13 @@ where
             accept_prob[c] += host[chains + c] as f64;
             accept_rate[c] += host[2 * chains + c] as f64;
         }
-        let mut rest = &host[3 * chains..];
-        if traced {
-            let counts = divergences.get_or_insert_with(|| vec![0; chains]);
-            for (count, d) in counts.iter_mut().zip(&rest[..chains]) {
-                *count += usize::from(*d > 0.5);
-            }
-            rest = &rest[chains..];
-        }
-        if counted {
-            let totals = leapfrog_steps.get_or_insert_with(|| vec![0.0; chains]);
-            for (total, n) in totals.iter_mut().zip(&rest[..chains]) {
-                *total += *n as f64;
-            }
-            rest = &rest[chains..];
-        }
+        let rest = &host[3 * chains..];
+        let rest = tally(rest, chains, traced, &mut divergences, |c, d| {
+            *c += usize::from(d > 0.5)
+        });
+        let rest = tally(rest, chains, counted, &mut leapfrog_steps, |t, n| {
+            *t += n as f64
+        });
         if keep {
             kept.push(rest.to_vec());
         }
@@ -354,6 +346,25 @@ where
         kept,
         state,
     })
+}
+
+/// Adds the first `chains` values of `rest` into `totals` (created at the first call) when
+/// `present`, and returns what follows them.
+fn tally<'a, T: Clone + Default>(
+    rest: &'a [f32],
+    chains: usize,
+    present: bool,
+    totals: &mut Option<Vec<T>>,
+    add: impl Fn(&mut T, f32),
+) -> &'a [f32] {
+    if !present {
+        return rest;
+    }
+    let totals = totals.get_or_insert_with(|| vec![T::default(); chains]);
+    for (total, v) in totals.iter_mut().zip(&rest[..chains]) {
+        add(total, *v);
+    }
+    &rest[chains..]
 }
 
 /// The output from the sampled rows: draws laid out `[chains, draws, event]`, the report without
