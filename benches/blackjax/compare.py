@@ -21,12 +21,26 @@ for MALA, x L for HMC).
 
 Usage (CPU only)::
 
-    python -m venv /tmp/bjx && /tmp/bjx/bin/pip install jax blackjax
+    benches/blackjax/setup.sh            # python -m venv /tmp/bjx; pip install jax blackjax scipy
     /tmp/bjx/bin/python benches/blackjax/compare.py
+
+NUTS suite (``--suite nuts``): our ``ebm sample-target --sampler nuts --adapt diag|dense`` (run
+from this script, its draws read back and diagnosed here with the same numpy code) against
+blackjax's ``nuts`` after ``window_adaptation``, vmapped over chains (blackjax adapts every chain
+on its own: its own step size and mass; ours pools the warm-up draws of all chains into one mass
+and one step size), on ``illcond:d=100``, ``funnel:d=10`` (centred, both sides), ``banana`` and
+``logreg`` (the thyroid table, standardised, prior N(0, 2.5^2 I)), same chains, warm-up and
+draws; compilation and warm-up excluded from the time on both sides. ESS/grad divides the min
+bulk ESS by the leapfrog steps of the sampling phase summed over chains (each chain's own tree:
+the ``num_integration_steps`` of blackjax, the ``leapfrog / step`` of ours)::
+
+    /tmp/bjx/bin/python benches/blackjax/compare.py --suite nuts --chains 64 --warmup 1000 \
+        --draws 1000 --ebm target/release/ebm
 """
 
 import argparse
 import os
+import subprocess
 import time
 from functools import partial
 
@@ -193,8 +207,132 @@ def case(kernel, target, logdensity, step_size, chains, warmup, draws, seed, dia
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# NUTS with windowed adaptation: ours (`ebm sample-target --sampler nuts --adapt diag`, run from
+# here) against blackjax's NUTS with `window_adaptation`, in the same sitting.
+
+LOGREG_PRIOR_SD = 2.5
+BANANA_B = 0.1
+
+
+def logreg_data(path):
+    z = np.load(path)
+    x = np.asarray(z["X"], dtype=np.float64)
+    sd = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    design = np.concatenate([np.ones((x.shape[0], 1)), x], axis=1)
+    return jnp.asarray(design, dtype=jnp.float32), jnp.asarray(z["y"], dtype=jnp.float32)
+
+
+def nuts_targets(data_path):
+    """The log densities of `ebm sample-target`'s targets (same formulas, float32)."""
+    t = np.arange(100) / 99
+    inv_var = jnp.asarray(1.0 / np.exp(np.log(0.1) + t * np.log(100.0)), dtype=jnp.float32)
+    design, y = logreg_data(data_path)
+
+    def funnel(x):  # Neal's funnel, centred: v = x0 ~ N(0, 9), x_i | v ~ N(0, e^v)
+        v, rest = x[0], x[1:]
+        return -(v * v) / 18.0 - 0.5 * jnp.exp(-v) * jnp.sum(rest * rest) - 0.5 * (x.shape[0] - 1) * v
+
+    def banana(x):  # Haario's twisted Gaussian, b = 0.1
+        u2 = x[1] + BANANA_B * x[0] ** 2 - 100.0 * BANANA_B
+        return -(x[0] ** 2) / 200.0 - 0.5 * u2 * u2 - 0.5 * jnp.sum(x[2:] ** 2)
+
+    def logreg(theta):  # standardised features, prior N(0, 2.5^2 I)
+        z = design @ theta
+        return jnp.sum(y * z - jax.nn.softplus(z)) - jnp.sum(theta**2) / (2 * LOGREG_PRIOR_SD**2)
+
+    return {
+        "illcond:d=100": (lambda x: -0.5 * jnp.sum(x * x * inv_var), 100),
+        "funnel:d=10": (funnel, 10),
+        "banana": (banana, 2),
+        "logreg": (logreg, design.shape[1]),
+    }
+
+
+def blackjax_nuts(name, logdensity, d, args):
+    key = jax.random.key(args.seed)
+    k_init, k_warm, k_draw = jax.random.split(key, 3)
+    x0 = jax.random.normal(k_init, (args.chains, d), dtype=jnp.float32)
+    diag = args.adapt == "diag"
+
+    def adapt_one(key, x):
+        warm = blackjax.window_adaptation(blackjax.nuts, logdensity, is_mass_matrix_diagonal=diag)
+        (state, params), _ = warm.run(key, x, num_steps=args.warmup)
+        return state, params
+
+    adapt = jax.jit(jax.vmap(adapt_one)).lower(jax.random.split(k_warm, args.chains), x0).compile()
+    states, params = jax.block_until_ready(adapt(jax.random.split(k_warm, args.chains), x0))
+
+    def one(state, key, step_size, imm):
+        return blackjax.nuts(logdensity, step_size, imm).step(key, state)
+
+    def sample(states, params, key):
+        def body(states, key):
+            keys = jax.random.split(key, args.chains)
+            states, info = jax.vmap(one)(
+                states, keys, params["step_size"], params["inverse_mass_matrix"]
+            )
+            return states, (states.position, info.num_integration_steps, info.is_divergent,
+                            info.acceptance_rate)
+
+        return jax.lax.scan(body, states, jax.random.split(key, args.draws))
+
+    sample_c = jax.jit(sample).lower(states, params, k_draw).compile()
+    t0 = time.perf_counter()
+    _, (pos, steps, div, acc) = jax.block_until_ready(sample_c(states, params, k_draw))
+    seconds = time.perf_counter() - t0
+    x = np.swapaxes(np.asarray(pos), 0, 1)
+    report(name, "blackjax", x, float(np.asarray(steps, dtype=np.float64).sum()), seconds,
+           int(np.asarray(div).sum()), float(np.asarray(acc).mean()),
+           float(np.mean(np.asarray(params["step_size"]))))
+
+
+def ours_nuts(name, args):
+    out = f"/tmp/ebm-nuts-{name.replace(':', '_').replace('=', '')}.npy"
+    cmd = [args.ebm, "sample-target", "--target", name, "--sampler", "nuts", "--adapt", args.adapt,
+           "--chains", str(args.chains), "--warmup", str(args.warmup), "--draws", str(args.draws),
+           "--seed", str(args.seed), "--out", out]
+    text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    field = {line[:17].strip(): line[17:].strip() for line in text.splitlines()}
+    seconds = float(field["sampling time"].split()[0])
+    steps = float(field["leapfrog / step"]) * args.chains * args.draws
+    div = int(field["divergences"].split()[0])
+    report(name, "ours", np.load(out), steps, seconds, div, float(field["acceptance (mean)"]),
+           float(field["step size"]))
+    print("  ours: " + " ".join(cmd), flush=True)
+
+
+def report(name, impl, x, grads, seconds, divergences, acc, step):
+    ess, rh = diagnostics_numpy(x)
+    print(
+        f"{name:<14} {impl:<8} step {step:.4f} acc {acc:.3f} div {divergences:>5} "
+        f"grads/draw {grads / (x.shape[0] * x.shape[1]):6.1f} ess_min {ess.min():>9.0f} "
+        f"rhat_max {rh.max():.4f} time {seconds:>7.2f} s ESS/s {ess.min() / seconds:>9.1f} "
+        f"ESS/grad {ess.min() / grads:.3e}",
+        flush=True,
+    )
+
+
+def nuts_suite(args):
+    print(f"jax {jax.__version__} blackjax {blackjax.__version__} devices {jax.devices()} "
+          f"chains {args.chains} warm-up {args.warmup} draws {args.draws} adapt {args.adapt}",
+          flush=True)
+    for name, (logdensity, d) in nuts_targets(args.data).items():
+        if args.targets and name not in args.targets:
+            continue
+        ours_nuts(name, args)
+        blackjax_nuts(name, logdensity, d, args)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--suite", choices=["fixed", "nuts"], default="fixed",
+                   help="fixed: MALA/HMC at fixed step sizes; nuts: NUTS with windowed adaptation")
+    p.add_argument("--ebm", default="target/release/ebm", help="our binary (nuts suite)")
+    p.add_argument("--adapt", choices=["diag", "dense"], default="diag")
+    p.add_argument("--data", default="datasets/adbench/38_thyroid.npz")
+    p.add_argument("--targets", nargs="*", default=[])
     p.add_argument("--chains", type=int, default=1024)
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--draws", type=int, default=1000)
@@ -208,6 +346,9 @@ def main():
         help="step size, e.g. mala_gauss100=0.52 (repeatable)",
     )
     args = p.parse_args()
+    if args.suite == "nuts":
+        nuts_suite(args)
+        return
     steps = dict(DEFAULT_STEPS)
     for s in args.step:
         name, value = s.split("=")

@@ -10,20 +10,30 @@
 //! | `mixture[:d=D]` | equal-weight mixture of `N(-3 e_1, I)` and `N(3 e_1, I)` ([`GaussianMixture::two_modes`], offset 3) | 2 |
 //! | `banana[:d=D]` | Haario's twisted Gaussian with curvature `b = 0.1` ([`Banana`]) | 2 |
 //! | `funnel[:d=D]` | Neal's funnel ([`Funnel`]) | 10 |
+//! | `logreg` | Bayesian logistic regression on ADBench's thyroid table ([`LogisticRegression`], below) | 7 |
 //!
-//! The kernel (`--sampler`) is an `ebm-mcmc` [`KernelSpec`] word: `rwm`, `mala`, `hmc` or `ula`
+//! `logreg` is the posterior of the coefficients (intercept and 6 weights) of a logistic
+//! regression of `y` on the features of `datasets/adbench/38_thyroid.npz` (3,772 rows; `--data`
+//! reads another `.npz` with `X` and `y`), each feature standardised to mean 0 and sd 1, under the
+//! prior `N(0, 2.5^2 I)` (the scale Gelman et al. 2008 recommend for standardised inputs; weak
+//! for a coefficient of order 1, and it keeps the posterior proper if the classes separate).
+//!
+//! The kernel (`--sampler`) is an `ebm-mcmc` [`KernelSpec`] word: `rwm`, `mala`, `hmc`, `nuts` or `ula`
 //! (or `sgld`), optionally with parameters such as `hmc:eps=0.05,leapfrog=20`; `--step-size`
 //! and `--leapfrog` override them. Chains start at standard-normal draws. RWM, MALA and HMC
 //! adapt their step size during the warm-up by dual averaging (shared over chains) to the
-//! kernel's target acceptance (0.234, 0.574, 0.65), starting from the given step size; ULA has
-//! no accept/reject step, so it keeps its step size throughout. The draws are written as `.npy`
+//! kernel's target acceptance (0.234, 0.574, 0.65, NUTS 0.8), starting from the given step size;
+//! ULA has no accept/reject step, so it keeps its step size throughout. With `--adapt diag` or
+//! `--adapt dense` (MALA, HMC, NUTS) the warm-up also estimates a diagonal or dense inverse mass
+//! matrix in Stan's windows (`ebm_mcmc::warmup`). The draws are written as `.npy`
 //! `f32` of shape `[chains, draws, dims]`; the report gives the mean acceptance probability, the
 //! minimum and median bulk ESS over coordinates, the largest rank-normalised split R-hat, the ESS
 //! per second (minimum bulk ESS over the wall time of the sampling phase, warm-up excluded) and,
-//! for HMC, the number of divergent transitions during sampling.
+//! for HMC and NUTS, the number of divergent transitions during sampling and the leapfrog steps
+//! (gradient evaluations) per chain and transition, with the ESS per gradient evaluation.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Instant;
 
@@ -31,9 +41,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use ebm_core::burn::tensor::Device;
 use ebm_core::{
-    Banana, DiagGaussian, Energy, Funnel, GaussianMixture, SeededRng, device_from_word,
+    Banana, DiagGaussian, Energy, Funnel, GaussianMixture, LogisticRegression, SeededRng,
+    device_from_word,
 };
-use ebm_mcmc::{AdaptConfig, AdaptScope, Kernel, KernelSpec, Phase, RunConfig, RunOutput, run};
+use ebm_data::read_npz;
+use ebm_mcmc::{AdaptConfig, Kernel, KernelSpec, MassAdapt, Phase, RunConfig, RunOutput, run};
 
 use crate::output::write_npy;
 
@@ -50,15 +62,18 @@ pub enum TargetKind {
     Banana,
     /// Neal's funnel.
     Funnel,
+    /// Bayesian logistic regression on a real table.
+    LogReg,
 }
 
 impl TargetKind {
-    const ALL: [TargetKind; 5] = [
+    const ALL: [TargetKind; 6] = [
         TargetKind::Gauss,
         TargetKind::IllCond,
         TargetKind::Mixture,
         TargetKind::Banana,
         TargetKind::Funnel,
+        TargetKind::LogReg,
     ];
 
     /// The name used in specs.
@@ -69,6 +84,7 @@ impl TargetKind {
             TargetKind::Mixture => "mixture",
             TargetKind::Banana => "banana",
             TargetKind::Funnel => "funnel",
+            TargetKind::LogReg => "logreg",
         }
     }
 
@@ -78,13 +94,14 @@ impl TargetKind {
             TargetKind::Gauss | TargetKind::IllCond => 100,
             TargetKind::Mixture | TargetKind::Banana => 2,
             TargetKind::Funnel => 10,
+            TargetKind::LogReg => LOGREG_DIM,
         }
     }
 
     /// The smallest dimension the target accepts.
     fn min_dim(self) -> usize {
         match self {
-            TargetKind::Banana | TargetKind::Funnel => 2,
+            TargetKind::Banana | TargetKind::Funnel | TargetKind::LogReg => 2,
             _ => 1,
         }
     }
@@ -94,6 +111,44 @@ impl TargetKind {
 pub const MIXTURE_OFFSET: f64 = 3.0;
 /// The curvature of the banana.
 pub const BANANA_B: f64 = 0.1;
+/// The coefficients of `logreg` on the thyroid table: intercept and 6 weights.
+pub const LOGREG_DIM: usize = 7;
+/// The prior sd of the logistic-regression coefficients.
+pub const LOGREG_PRIOR_SD: f64 = 2.5;
+
+/// The table `logreg` reads by default: the repository's ADBench thyroid set.
+pub fn default_logreg_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/adbench/38_thyroid.npz")
+}
+
+/// The logistic-regression posterior for the `.npz` at `path` (`X` `[n, d]`, `y` `[n]` of 0/1),
+/// features standardised column by column (a constant column is only centred).
+pub fn logreg_energy(path: &Path, device: &Device) -> Result<LogisticRegression> {
+    let archive = read_npz(path)?;
+    let (x, y) = (archive.get("X")?, archive.get("y")?);
+    let [n, d] = x.shape[..] else {
+        bail!(
+            "{}: X has shape {:?}, expected [n, d]",
+            path.display(),
+            x.shape
+        );
+    };
+    if y.data.len() != n {
+        bail!("{}: {} labels for {n} rows", path.display(), y.data.len());
+    }
+    let mut features = x.data.clone();
+    for j in 0..d {
+        let col = || (0..n).map(|i| x.data[i * d + j]);
+        let mean = col().sum::<f64>() / n as f64;
+        let var = col().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
+        for i in 0..n {
+            features[i * d + j] = (x.data[i * d + j] - mean) / sd;
+        }
+    }
+    LogisticRegression::new(&features, &y.data, n, LOGREG_PRIOR_SD, device)
+        .with_context(|| format!("building the regression on {}", path.display()))
+}
 
 /// A parsed `--target` spec: `NAME[:d=D]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,8 +225,9 @@ impl fmt::Display for TargetSpec {
 }
 
 impl TargetSpec {
-    /// Builds the energy on `device`.
-    pub fn build(&self, device: &Device) -> Result<Box<dyn Energy<2>>> {
+    /// Builds the energy on `device` (`data`: the table of `logreg`, the repository's by
+    /// default).
+    pub fn build(&self, device: &Device, data: Option<&Path>) -> Result<Box<dyn Energy<2>>> {
         let d = self.d;
         let energy: Box<dyn Energy<2>> = match self.kind {
             TargetKind::Gauss => Box::new(DiagGaussian::standard(d, device)?),
@@ -179,6 +235,18 @@ impl TargetSpec {
             TargetKind::Mixture => Box::new(GaussianMixture::two_modes(d, MIXTURE_OFFSET, device)?),
             TargetKind::Banana => Box::new(Banana::new(d, BANANA_B, device)?),
             TargetKind::Funnel => Box::new(Funnel::new(d, device)?),
+            TargetKind::LogReg => {
+                let path = data.map_or_else(default_logreg_data, Path::to_path_buf);
+                let energy = logreg_energy(&path, device)?;
+                if energy.dim() != d {
+                    bail!(
+                        "{}: {} coefficients, the spec says d = {d}",
+                        path.display(),
+                        energy.dim()
+                    );
+                }
+                Box::new(energy)
+            }
         };
         Ok(energy)
     }
@@ -187,14 +255,14 @@ impl TargetSpec {
 /// Arguments of `ebm sample-target`.
 #[derive(Debug, Args)]
 pub struct SampleTargetArgs {
-    /// Target: gauss, illcond, mixture, banana or funnel, optionally with a dimension, e.g.
-    /// `gauss:d=100` (defaults: d=100 for gauss and illcond, 2 for mixture and banana, 10 for
-    /// funnel).
+    /// Target: gauss, illcond, mixture, banana, funnel or logreg, optionally with a dimension,
+    /// e.g. `gauss:d=100` (defaults: d=100 for gauss and illcond, 2 for mixture and banana, 10 for
+    /// funnel, 7 for logreg: the thyroid table's intercept and 6 weights).
     #[arg(long)]
     pub target: TargetSpec,
-    /// The kernel: rwm (adapted to acceptance 0.234), mala (0.574), hmc (0.65) or ula (biased;
-    /// fixed step size, no adaptation), optionally with parameters, e.g. `mala:eps=0.05` or
-    /// `hmc:eps=0.2,leapfrog=20`.
+    /// The kernel: rwm (adapted to acceptance 0.234), mala (0.574), hmc (0.65), nuts (0.8) or
+    /// ula (biased; fixed step size, no adaptation), optionally with parameters, e.g.
+    /// `mala:eps=0.05`, `hmc:eps=0.2,leapfrog=20,jitter=0.5` or `nuts:max_depth=8`.
     #[arg(long)]
     pub sampler: String,
     /// Number of chains, run as one batch.
@@ -216,15 +284,44 @@ pub struct SampleTargetArgs {
     /// Leapfrog steps per HMC step (default 10; ignored by other kernels).
     #[arg(long)]
     pub leapfrog: Option<usize>,
+    /// The inverse mass matrix estimated in Stan's warm-up windows (mala, hmc, nuts): none
+    /// (identity), diag or dense.
+    #[arg(long, value_enum, default_value_t = AdaptArg::None)]
+    pub adapt: AdaptArg,
     /// Seed of all randomness (initial positions, proposals, acceptance).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The `.npz` table of `--target logreg` (`X`, `y`); default: the repository's
+    /// `datasets/adbench/38_thyroid.npz`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Device: cpu, wgpu, vulkan or cuda.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Output `.npy` file for the draws, shape `[chains, draws, dims]`.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `--adapt`: which inverse mass matrix warm-up estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AdaptArg {
+    /// The identity (step size only).
+    None,
+    /// Diagonal.
+    Diag,
+    /// Dense.
+    Dense,
+}
+
+impl AdaptArg {
+    fn mass(self) -> MassAdapt {
+        match self {
+            AdaptArg::None => MassAdapt::None,
+            AdaptArg::Diag => MassAdapt::Diag,
+            AdaptArg::Dense => MassAdapt::Dense,
+        }
+    }
 }
 
 /// What a run measured, for the report.
@@ -241,10 +338,9 @@ fn timed_run<K: Kernel<2>>(
     rng: &mut SeededRng,
     device: &Device,
 ) -> Result<Measured> {
-    let adapt = kernel.target_accept().map(|_| AdaptConfig {
-        scope: AdaptScope::Shared,
-        target_accept: None,
-    });
+    let adapt = kernel
+        .target_accept()
+        .map(|_| AdaptConfig::shared(args.adapt.mass()));
     let config = RunConfig {
         warmup: args.warmup,
         draws: args.draws,
@@ -305,7 +401,7 @@ pub fn run_sample_target(args: SampleTargetArgs) -> Result<()> {
         .with_context(|| format!("choosing the device `{}`", args.device))?;
     let energy = args
         .target
-        .build(&device)
+        .build(&device, args.data.as_deref())
         .with_context(|| format!("building the target {}", args.target))?;
     let mut rng = SeededRng::new(args.seed);
     let measured = timed_run(&*energy, kernel, &args, &mut rng, &device)?;
@@ -337,6 +433,15 @@ fn print_report(args: &SampleTargetArgs, measured: &Measured) {
         println!(
             "divergences      {divergent} of {transitions} transitions ({:.2}%)",
             100.0 * divergent as f64 / transitions.max(1) as f64
+        );
+    }
+    if let Some(steps) = &report.leapfrog_steps {
+        let total: f64 = steps.iter().sum();
+        let transitions = (args.chains * args.draws * args.thin).max(1) as f64;
+        println!("leapfrog / step  {:.2}", total / transitions);
+        println!(
+            "ESS/grad         {:.3e}",
+            report.min_ess_bulk / total.max(1.0)
         );
     }
     println!("bulk ESS min     {:.1}", report.min_ess_bulk);
@@ -376,7 +481,7 @@ mod tests {
         for kind in TargetKind::ALL {
             let spec = p(kind.word()).unwrap();
             assert_eq!(p(&spec.to_string()).unwrap(), spec);
-            let energy = spec.build(&Device::flex()).unwrap();
+            let energy = spec.build(&Device::flex(), None).unwrap();
             assert!(energy.check_input([3, spec.d]).is_ok());
         }
     }

@@ -33,7 +33,10 @@ pub mod quadrature;
 pub mod rbm;
 pub mod rng;
 
-pub use analytic::{Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, Tempered};
+pub use analytic::{
+    Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, LogisticRegression,
+    Tempered,
+};
 pub use device::{BackendKind, device_from_word};
 pub use energy::{Energy, autodiff_energy_and_grad, check_finite};
 pub use error::{DeviceError, EnergyError};

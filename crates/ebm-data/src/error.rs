@@ -133,6 +133,49 @@ pub enum DataError {
         size: (u32, u32),
     },
 
+    /// An `.npz` archive lacks the array asked for.
+    #[error("{}: no array `{name}` (the archive holds: {available})", .path.display())]
+    MissingArray {
+        /// The archive.
+        path: PathBuf,
+        /// The array asked for.
+        name: String,
+        /// The arrays present, comma-separated.
+        available: String,
+    },
+
+    /// An `.npy` header (or the zip structure of an `.npz`) cannot be read.
+    #[error("{}: bad header: {reason}", .path.display())]
+    BadHeader {
+        /// The file (`archive.npz:member.npy` for a member).
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// An `.npy` dtype other than the numeric ones read.
+    #[error(
+        "{}: unsupported dtype `{descr}`; readable are f4 f8 i1 i2 i4 i8 u1 u2 u4 u8 b1, either byte order",
+        .path.display()
+    )]
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The dtype as the header gives it.
+        descr: String,
+    },
+
+    /// An `.npy` file holds fewer data bytes than its header's shape and dtype announce.
+    #[error("{}: truncated: the header announces {expected} data bytes but {found} are present", .path.display())]
+    ArrayTruncated {
+        /// The file.
+        path: PathBuf,
+        /// Data bytes announced (`u64::MAX` when the count overflows).
+        expected: u64,
+        /// Data bytes present.
+        found: u64,
+    },
+
     /// An argument is outside the range the function accepts.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -12,6 +12,8 @@ use crate::error::McmcError;
 use crate::hmc::Hmc;
 use crate::kernel::{ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo};
 use crate::mala::Mala;
+use crate::mass::InverseMass;
+use crate::nuts::Nuts;
 use crate::rwm::Rwm;
 use crate::sgld::Sgld;
 use crate::ula::Ula;
@@ -29,6 +31,8 @@ pub enum AnyKernel {
     Mala(Mala),
     /// Hamiltonian Monte Carlo.
     Hmc(Hmc),
+    /// The No-U-Turn Sampler.
+    Nuts(Nuts),
 }
 
 /// `$body` with `$k` bound to the kernel inside `$any`, whichever it is.
@@ -40,6 +44,7 @@ macro_rules! dispatch {
             AnyKernel::Sgld($k) => $body,
             AnyKernel::Mala($k) => $body,
             AnyKernel::Hmc($k) => $body,
+            AnyKernel::Nuts($k) => $body,
         }
     };
 }
@@ -53,7 +58,7 @@ macro_rules! from_kernel {
         }
     )*};
 }
-from_kernel!(Rwm, Ula, Sgld, Mala, Hmc);
+from_kernel!(Rwm, Ula, Sgld, Mala, Hmc, Nuts);
 
 impl AnyKernel {
     /// The kernel for callers that read positions only (negatives in training, restoration):
@@ -105,5 +110,13 @@ impl<const D: usize> Kernel<D> for AnyKernel {
 
     fn target_accept(&self) -> Option<f64> {
         dispatch!(self, k => Kernel::<D>::target_accept(k))
+    }
+
+    fn inverse_mass(&self) -> Option<&InverseMass> {
+        dispatch!(self, k => Kernel::<D>::inverse_mass(k))
+    }
+
+    fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
+        dispatch!(self, k => Kernel::<D>::set_inverse_mass(k, mass))
     }
 }

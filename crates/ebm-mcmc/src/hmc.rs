@@ -1,13 +1,21 @@
-//! Hamiltonian Monte Carlo with a leapfrog integrator and identity mass.
+//! Hamiltonian Monte Carlo with a leapfrog integrator, a mass matrix and a jittered length.
 //!
-//! With momentum `p ~ N(0, I)` and Hamiltonian `H(x, p) = E(x) + |p|^2 / 2`, one step runs `L`
-//! leapfrog steps of size `eps`:
+//! With momentum `p ~ N(0, M)` and Hamiltonian `H(x, p) = E(x) + p^T M^{-1} p / 2` (the inverse
+//! mass `M^{-1}` is the identity unless set, [`crate::mass`]), one step runs `L` leapfrog steps
+//! of size `eps`:
 //!
 //! ```text
 //! p <- p - (eps/2) dE/dx(x)
-//! repeat L times:  x <- x + eps p;  p <- p - eps dE/dx(x)   (the last momentum update is a half step)
+//! repeat L times:  x <- x + eps M^{-1} p;  p <- p - eps dE/dx(x)   (the last momentum update is a half step)
 //! log alpha = H(x, p) - H(x', p')
 //! ```
+//!
+//! **Jitter.** A fixed trajectory length `L eps` resonates with a coordinate whose period it
+//! matches (that coordinate then barely moves). With `jitter = j > 0` every step draws its `L`
+//! uniformly from the integers in `[max(1, round(L (1 - j))), round(L (1 + j))]`, one draw shared
+//! by all chains (so the batch still runs one trajectory length). The draw does not depend on the
+//! state, so each step is still a reversible Metropolis kernel and their mixture leaves the target
+//! invariant; with `j = 0` no draw is made and the step is the unjittered one.
 //!
 //! and accepts `x'` with probability `min(1, alpha)` (the final momentum flip that makes the
 //! proposal an involution does not change `H` and is left out). Leapfrog is volume-preserving and
@@ -29,6 +37,7 @@ use crate::kernel::{
     ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo, metropolis, select, step_size_methods,
     sum_per_chain,
 };
+use crate::mass::{InverseMass, Metric};
 
 /// Where a leapfrog trajectory ends: position, momentum, and the energy and gradient there.
 #[derive(Debug, Clone)]
@@ -55,25 +64,42 @@ pub fn leapfrog<const D: usize, E: Energy<D> + ?Sized>(
     n_steps: usize,
 ) -> Result<LeapfrogEnd<D>, McmcError> {
     check_leapfrog(n_steps)?;
+    Ok(integrate(
+        energy,
+        &Metric::Identity,
+        (position, momentum, grad),
+        eps,
+        n_steps,
+    ))
+}
+
+/// `n_steps >= 1` leapfrog steps with inverse mass `metric` (checked by the caller).
+fn integrate<const D: usize, E: Energy<D> + ?Sized>(
+    energy: &E,
+    metric: &Metric,
+    (position, momentum, grad): (Tensor<D>, Tensor<D>, Tensor<D>),
+    eps: &StepSize,
+    n_steps: usize,
+) -> LeapfrogEnd<D> {
     let mut x = position;
     let mut p = momentum - eps.scale(grad, |h| 0.5 * h);
     let mut end = None;
     for i in 0..n_steps {
-        x = x + eps.scale(p.clone(), |h| h);
+        x = x + eps.scale(metric.velocity(p.clone()), |h| h);
         let (e, g) = energy.energy_and_grad(x.clone());
         let factor = if i + 1 == n_steps { 0.5 } else { 1.0 };
         p = p - eps.scale(g.clone(), |h| factor * h);
         end = Some((e, g));
     }
     let Some((energy, grad)) = end else {
-        unreachable!("check_leapfrog rejects zero steps")
+        unreachable!("callers check n_steps >= 1")
     };
-    Ok(LeapfrogEnd {
+    LeapfrogEnd {
         position: x,
         momentum: p,
         energy,
         grad,
-    })
+    }
 }
 
 /// The number of leapfrog steps must be at least 1.
@@ -93,11 +119,14 @@ pub fn hamiltonian<const D: usize>(energy: Tensor<1>, momentum: Tensor<D>) -> Te
     energy + sum_per_chain(momentum.powi_scalar(2)).mul_scalar(0.5)
 }
 
-/// HMC with `L` leapfrog steps of size `eps` (the adaptable step size), identity mass.
+/// HMC with `L` leapfrog steps of size `eps` (the adaptable step size), an inverse mass
+/// (identity unless set) and an optional jitter of `L`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hmc {
     eps: StepSize,
     n_leapfrog: usize,
+    jitter: f64,
+    mass: InverseMass,
     divergence_threshold: f64,
 }
 
@@ -115,8 +144,45 @@ impl Hmc {
         Ok(Self {
             eps: eps.checked(Self::NAME)?,
             n_leapfrog,
+            jitter: 0.0,
+            mass: InverseMass::Identity,
             divergence_threshold: TrajectoryInfo::DIVERGENCE_THRESHOLD,
         })
+    }
+
+    /// Jitters the number of leapfrog steps by the fraction `jitter` in `[0, 1]` (module docs).
+    pub fn with_jitter(mut self, jitter: f64) -> Result<Self, McmcError> {
+        if !(0.0..=1.0).contains(&jitter) {
+            return Err(McmcError::invalid(
+                Self::NAME,
+                "jitter",
+                format!("must lie in [0, 1], got {jitter}"),
+            ));
+        }
+        self.jitter = jitter;
+        Ok(self)
+    }
+
+    /// The kernel with inverse mass `mass` (identity by default; [`crate::mass`]).
+    pub fn with_inverse_mass(mut self, mass: InverseMass) -> Self {
+        self.mass = mass;
+        self
+    }
+
+    /// The jitter fraction of `L`.
+    pub fn jitter(&self) -> f64 {
+        self.jitter
+    }
+
+    /// The number of leapfrog steps of one transition: `L`, or a jittered draw (module docs).
+    fn draw_steps(&self, rng: &mut SeededRng) -> usize {
+        if self.jitter == 0.0 {
+            return self.n_leapfrog;
+        }
+        let l = self.n_leapfrog as f64;
+        let lo = ((l * (1.0 - self.jitter)).round() as usize).max(1);
+        let hi = ((l * (1.0 + self.jitter)).round() as usize).max(lo);
+        lo + (rng.next_u64() % (hi - lo + 1) as u64) as usize
     }
 
     /// Flags a trajectory divergent when `|Delta H| > threshold` (finite, positive).
@@ -165,20 +231,18 @@ impl<const D: usize> Kernel<D> for Hmc {
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo, Option<TrajectoryInfo>) {
         let (state, grad) = state.with_grad(energy);
-        let p: Tensor<D> = rng.normal(state.position.dims(), &state.position.device());
-        let h0 = hamiltonian(state.energy.clone(), p.clone());
-        let end = leapfrog(
-            energy,
-            state.position.clone(),
-            p,
-            grad,
-            &self.eps,
-            self.n_leapfrog,
-        )
-        .expect("Hmc::new checks n_leapfrog >= 1");
-        let h1 = hamiltonian(end.energy.clone(), end.momentum);
+        let n_steps = self.draw_steps(rng);
+        let device = state.position.device();
+        let metric = Metric::new(&self.mass, &device);
+        let z: Tensor<D> = rng.normal(state.position.dims(), &device);
+        let p = metric.momentum(z);
+        let h0 = state.energy.clone() + metric.kinetic(p.clone());
+        let start = (state.position.clone(), p, grad);
+        let end = integrate(energy, &metric, start, &self.eps, n_steps);
+        let h1 = end.energy.clone() + metric.kinetic(end.momentum);
         let info = metropolis(h0.clone() - h1.clone(), rng);
-        let trajectory = TrajectoryInfo::from_energy_error(h1 - h0, self.divergence_threshold);
+        let mut trajectory = TrajectoryInfo::from_energy_error(h1 - h0, self.divergence_threshold);
+        trajectory.num_steps = Some(Tensor::full([state.num_chains()], n_steps as f32, &device));
         let proposal = ChainState {
             position: end.position,
             energy: end.energy,
@@ -195,5 +259,14 @@ impl<const D: usize> Kernel<D> for Hmc {
 
     fn target_accept(&self) -> Option<f64> {
         Some(Self::TARGET_ACCEPT)
+    }
+
+    fn inverse_mass(&self) -> Option<&InverseMass> {
+        Some(&self.mass)
+    }
+
+    fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
+        self.mass = mass;
+        Ok(())
     }
 }

@@ -15,6 +15,7 @@ use ebm_core::{Energy, SeededRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::McmcError;
+use crate::mass::InverseMass;
 
 /// The state of a batch of chains: positions with the energy (and possibly the gradient) cached
 /// at them, so that a kernel never re-evaluates the current point.
@@ -107,6 +108,9 @@ pub struct TrajectoryInfo {
     pub energy_error: Tensor<1>,
     /// Whether each chain's trajectory diverged, shape `[N]`.
     pub divergent: Tensor<1, Bool>,
+    /// The leapfrog steps (gradient evaluations) each chain's trajectory used, shape `[N]`
+    /// (HMC: `L`; NUTS: the chain's own tree, not the batch's), where the kernel counts them.
+    pub num_steps: Option<Tensor<1>>,
 }
 
 impl TrajectoryInfo {
@@ -125,6 +129,7 @@ impl TrajectoryInfo {
         Self {
             energy_error,
             divergent,
+            num_steps: None,
         }
     }
 }
@@ -256,6 +261,23 @@ pub trait Kernel<const D: usize> {
     /// an accept/reject step (which cannot be adapted this way).
     fn target_accept(&self) -> Option<f64> {
         None
+    }
+
+    /// The inverse mass matrix in use, for kernels that have one (HMC, NUTS, MALA); `None` for
+    /// the others.
+    fn inverse_mass(&self) -> Option<&InverseMass> {
+        None
+    }
+
+    /// Replaces the inverse mass matrix; an [`McmcError::InvalidParameter`] for kernels without
+    /// one.
+    fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
+        drop(mass);
+        Err(McmcError::invalid(
+            self.name(),
+            "inverse mass",
+            "this kernel has no mass matrix",
+        ))
     }
 }
 

@@ -16,11 +16,14 @@
 //! | [`rwm`] | [`Rwm`]: random-walk Metropolis-Hastings, `x' = x + sigma z` |
 //! | [`ula`] | [`Ula`]: unadjusted Langevin, `x' = x - eps dE/dx + sqrt(2 eps) z` (biased) |
 //! | [`sgld`] | [`Sgld`]: clipped SGLD as image EBMs use it (a biased heuristic) |
-//! | [`mala`] | [`Mala`]: Metropolis-adjusted Langevin (exact) |
-//! | [`hmc`] | [`Hmc`]: Hamiltonian Monte Carlo, leapfrog, identity mass (exact) |
+//! | [`mala`] | [`Mala`]: Metropolis-adjusted Langevin, optionally preconditioned by a mass matrix (exact) |
+//! | [`hmc`] | [`Hmc`]: Hamiltonian Monte Carlo, leapfrog, mass matrix, jittered length (exact) |
+//! | [`nuts`] | [`Nuts`]: the No-U-Turn Sampler, batched (multinomial, generalised U-turn, divergences) |
+//! | [`mass`] | [`InverseMass`] (identity, diagonal, dense) and its windowed estimate [`MassEstimator`] |
 //! | [`spec`] | [`KernelSpec`]: any kernel as serialisable data or a word (`mala:eps=0.1`), built by [`KernelSpec::build`] |
 //! | [`any`] | [`AnyKernel`]: the kernel a spec builds, a [`Kernel`] that dispatches to the one inside |
 //! | [`adaptation`] | dual-averaging step-size adaptation, shared or per chain |
+//! | [`warmup`] | windowed warm-up as Stan's: step size, then the mass matrix in doubling windows ([`Windows`]) |
 //! | [`diagnostics`] | rank-normalised split R-hat, bulk ESS, two-sample KS test (host `f64`) |
 //! | [`runner`] | [`run`]: warm-up, draws, thinning, progress, report (with divergences) |
 //! | [`gibbs`] | [`BlockGibbs`]: block Gibbs sampling of an RBM, and the annealed sweep of RBM AIS |
@@ -38,11 +41,15 @@ pub mod gibbs;
 pub mod hmc;
 pub mod kernel;
 pub mod mala;
+pub mod mass;
+pub mod nuts;
+mod nuts_transition;
 pub mod runner;
 pub mod rwm;
 pub mod sgld;
 pub mod spec;
 pub mod ula;
+pub mod warmup;
 
 pub use adaptation::{AdaptScope, DualAveraging, StepSizeAdapter};
 pub use ais::{
@@ -56,8 +63,11 @@ pub use gibbs::{BlockGibbs, GibbsSweep, bernoulli};
 pub use hmc::{Hmc, LeapfrogEnd, hamiltonian, leapfrog};
 pub use kernel::{ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo};
 pub use mala::Mala;
+pub use mass::{InverseMass, MassAdapt, MassEstimator};
+pub use nuts::Nuts;
 pub use runner::{AdaptConfig, Progress, RunConfig, RunOutput, RunReport, run};
 pub use rwm::Rwm;
 pub use sgld::Sgld;
 pub use spec::KernelSpec;
 pub use ula::Ula;
+pub use warmup::Windows;

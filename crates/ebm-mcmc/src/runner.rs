@@ -12,12 +12,14 @@ use burn::tensor::Tensor;
 use ebm_core::{Energy, SeededRng};
 use serde::{Deserialize, Serialize};
 
-use crate::adaptation::{AdaptScope, StepSizeAdapter};
+use crate::adaptation::AdaptScope;
 use crate::diagnostics::{ess_bulk, split_rhat};
 use crate::error::{McmcError, Phase};
 use crate::kernel::{ChainState, Kernel, StepSize};
+use crate::mass::MassAdapt;
+use crate::warmup::WarmUp;
 
-/// How to adapt the step size during warm-up.
+/// How to adapt the step size (and the mass matrix) during warm-up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdaptConfig {
     /// One step size for all chains, or one per chain.
@@ -25,6 +27,21 @@ pub struct AdaptConfig {
     /// The target acceptance probability; `None` takes the kernel's default
     /// ([`Kernel::target_accept`]).
     pub target_accept: Option<f64>,
+    /// The inverse mass matrix to estimate in Stan's windows ([`crate::warmup`]); kernels
+    /// without a mass matrix accept only [`MassAdapt::None`].
+    #[serde(default)]
+    pub mass: MassAdapt,
+}
+
+impl AdaptConfig {
+    /// Shared step-size adaptation to the kernel's target, with the mass matrix `mass`.
+    pub fn shared(mass: MassAdapt) -> Self {
+        Self {
+            scope: AdaptScope::Shared,
+            target_accept: None,
+            mass,
+        }
+    }
 }
 
 /// What a run does.
@@ -51,10 +68,7 @@ impl Default for RunConfig {
             warmup: 500,
             draws: 1000,
             thin: 1,
-            adapt: Some(AdaptConfig {
-                scope: AdaptScope::Shared,
-                target_accept: None,
-            }),
+            adapt: Some(AdaptConfig::shared(MassAdapt::None)),
             diagnostics: true,
         }
     }
@@ -89,6 +103,11 @@ pub struct RunReport {
     /// trajectory (all but HMC).
     #[serde(default)]
     pub divergences: Option<Vec<usize>>,
+    /// Per chain, the leapfrog steps (gradient evaluations) of its own trajectories over all
+    /// sampling steps, for kernels that count them (HMC, NUTS); a batched NUTS computes more
+    /// (see [`crate::nuts`]).
+    #[serde(default)]
+    pub leapfrog_steps: Option<Vec<f64>>,
     /// The step size used for sampling (after adaptation).
     pub step_size: StepSize,
     /// Rank-normalised split R-hat per coordinate (empty when diagnostics are off).
@@ -172,6 +191,9 @@ where
     }
     energy.check_input(dims)?;
     kernel.step_size().validate(kernel.name(), Some(dims[0]))?;
+    if let Some(mass) = kernel.inverse_mass() {
+        mass.check_fits(dims[0], dims[1..].iter().product())?;
+    }
 
     let state = kernel.init(energy, init);
     check_energies(&read(&state.energy)?, Phase::Init, 0)?;
@@ -201,19 +223,7 @@ where
     let chains = state.num_chains();
     let mut adapter = match &config.adapt {
         Some(adapt) if config.warmup > 0 => {
-            let target = adapt.target_accept.or(kernel.target_accept()).ok_or_else(|| {
-                McmcError::invalid(
-                    kernel.name(),
-                    "adapt",
-                    "this kernel has no accept/reject step to adapt to; give a target or no adaptation",
-                )
-            })?;
-            Some(StepSizeAdapter::new(
-                adapt.scope,
-                kernel.step_size(),
-                chains,
-                target,
-            )?)
+            Some(WarmUp::new(adapt, kernel, chains, config.warmup)?)
         }
         _ => None,
     };
@@ -228,13 +238,7 @@ where
         check_energies(&host[..chains], Phase::WarmUp, step)?;
         let accept: Vec<f64> = host[chains..].iter().map(|&a| a as f64).collect();
         if let Some(adapter) = adapter.as_mut() {
-            let iterate = adapter.update(&accept);
-            let next_size = if step == config.warmup {
-                adapter.final_step_size()
-            } else {
-                iterate
-            };
-            kernel.set_step_size(next_size)?;
+            adapter.after_step(step, &accept, &state.position, kernel)?;
         }
         progress(&Progress {
             phase: Phase::WarmUp,
@@ -255,6 +259,8 @@ struct Sampled<const D: usize> {
     accept_rate: Vec<f64>,
     /// Per chain, the divergent trajectories (kernels that report them).
     divergences: Option<Vec<usize>>,
+    /// Per chain, the leapfrog steps (kernels that count them).
+    leapfrog_steps: Option<Vec<f64>>,
     /// The kept positions, one `[chains * event]` row per draw.
     kept: Vec<Vec<f32>>,
     /// The last state.
@@ -281,6 +287,7 @@ where
     let mut accept_prob = vec![0.0f64; chains];
     let mut accept_rate = vec![0.0f64; chains];
     let mut divergences: Option<Vec<usize>> = None;
+    let mut leapfrog_steps: Option<Vec<f64>> = None;
     let mut kept: Vec<Vec<f32>> = Vec::with_capacity(config.draws);
     for step in 1..=steps {
         let (next, info, trajectory) = kernel.step_traced(energy, state, rng);
@@ -292,7 +299,11 @@ where
             info.accepted.float(),
         ];
         let traced = trajectory.is_some();
-        parts.extend(trajectory.map(|t| t.divergent.float()));
+        let counted = trajectory.as_ref().is_some_and(|t| t.num_steps.is_some());
+        if let Some(t) = trajectory {
+            parts.push(t.divergent.float());
+            parts.extend(t.num_steps);
+        }
         if keep {
             parts.push(state.position.clone().reshape([chains * event]));
         }
@@ -302,14 +313,13 @@ where
             accept_prob[c] += host[chains + c] as f64;
             accept_rate[c] += host[2 * chains + c] as f64;
         }
-        let mut rest = &host[3 * chains..];
-        if traced {
-            let counts = divergences.get_or_insert_with(|| vec![0; chains]);
-            for (count, d) in counts.iter_mut().zip(&rest[..chains]) {
-                *count += usize::from(*d > 0.5);
-            }
-            rest = &rest[chains..];
-        }
+        let rest = &host[3 * chains..];
+        let rest = tally(rest, chains, traced, &mut divergences, |c, d| {
+            *c += usize::from(d > 0.5)
+        });
+        let rest = tally(rest, chains, counted, &mut leapfrog_steps, |t, n| {
+            *t += n as f64
+        });
         if keep {
             kept.push(rest.to_vec());
         }
@@ -332,9 +342,29 @@ where
         accept_prob,
         accept_rate,
         divergences,
+        leapfrog_steps,
         kept,
         state,
     })
+}
+
+/// Adds the first `chains` values of `rest` into `totals` (created at the first call) when
+/// `present`, and returns what follows them.
+fn tally<'a, T: Clone + Default>(
+    rest: &'a [f32],
+    chains: usize,
+    present: bool,
+    totals: &mut Option<Vec<T>>,
+    add: impl Fn(&mut T, f32),
+) -> &'a [f32] {
+    if !present {
+        return rest;
+    }
+    let totals = totals.get_or_insert_with(|| vec![T::default(); chains]);
+    for (total, v) in totals.iter_mut().zip(&rest[..chains]) {
+        add(total, *v);
+    }
+    &rest[chains..]
 }
 
 /// The output from the sampled rows: draws laid out `[chains, draws, event]`, the report without
@@ -365,6 +395,7 @@ fn assemble<const D: usize, K: Kernel<D>>(
             accept_prob: sampled.accept_prob,
             accept_rate: sampled.accept_rate,
             divergences: sampled.divergences,
+            leapfrog_steps: sampled.leapfrog_steps,
             step_size: kernel.step_size().clone(),
             rhat: Vec::new(),
             ess_bulk: Vec::new(),

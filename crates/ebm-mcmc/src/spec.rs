@@ -7,14 +7,15 @@
 //!
 //! ```text
 //! {"kind": "mala", "eps": 0.1}
-//! {"kind": "hmc", "eps": 0.1, "leapfrog": 10}
+//! {"kind": "hmc", "eps": 0.1, "leapfrog": 10, "jitter": 0.5}
+//! {"kind": "nuts", "eps": 0.1, "max_depth": 10}
 //! {"kind": "rwm", "sigma": 0.5}
 //! {"kind": "ula", "eps": 0.01}
 //! {"kind": "sgld", "step_size": 10.0, "noise": 0.005, "grad_clip": 0.03, "domain": [-1.0, 1.0]}
 //! ```
 //!
 //! As a word (the command line, [`FromStr`] and [`KernelSpec::parse`]) it is
-//! `NAME[:KEY=VALUE,...]`, for example `mala`, `mala:eps=0.05`, `hmc:eps=0.2,leapfrog=20` or
+//! `NAME[:KEY=VALUE,...]`, for example `mala`, `mala:eps=0.05`, `hmc:eps=0.2,leapfrog=20`, `nuts:max_depth=8` or
 //! `sgld:step_size=10,noise=0.005,grad_clip=0.03,domain=-1..1` (`grad_clip=none` and
 //! `domain=none` remove them). Keys left out keep their defaults:
 //!
@@ -23,7 +24,8 @@
 //! | `rwm` | `sigma = 1 / sqrt(d)` (`d = 1`, so `sigma = 1`, through [`FromStr`]) |
 //! | `ula` | `eps = 0.01` |
 //! | `mala` | `eps = 0.1` |
-//! | `hmc` | `eps = 0.1`, `leapfrog = 10` |
+//! | `hmc` | `eps = 0.1`, `leapfrog = 10`, `jitter = 0.5` (a spec without `jitter` in JSON, as written before it existed, reads as 0) |
+//! | `nuts` | `eps = 0.1`, `max_depth = 10` |
 //! | `sgld` | `step_size = 10`, `noise = 0.005`, no gradient clip, no domain (the UvA tutorial's steps) |
 //!
 //! [`Display`](fmt::Display) writes the same syntax with every key, so a spec reads back as
@@ -39,6 +41,7 @@ use crate::error::McmcError;
 use crate::hmc::Hmc;
 use crate::kernel::StepSize;
 use crate::mala::Mala;
+use crate::nuts::Nuts;
 use crate::rwm::Rwm;
 use crate::sgld::Sgld;
 use crate::ula::Ula;
@@ -74,6 +77,16 @@ pub enum KernelSpec {
         eps: f64,
         /// Leapfrog steps per proposal (`>= 1`).
         leapfrog: usize,
+        /// The fraction by which the number of steps is jittered, in `[0, 1]`.
+        #[serde(default)]
+        jitter: f64,
+    },
+    /// NUTS ([`Nuts`]) with step `eps` and at most `2^max_depth - 1` leapfrog steps.
+    Nuts {
+        /// Step size.
+        eps: f64,
+        /// Maximum tree depth (`1..=20`).
+        max_depth: usize,
     },
     /// Random-walk Metropolis ([`Rwm`]) with proposal scale `sigma`.
     Rwm {
@@ -132,10 +145,17 @@ impl Slot<'_> {
 
 impl KernelSpec {
     /// Every kernel's name, in the order of [`KernelSpec::defaults`].
-    pub const NAMES: [&'static str; 5] = [Rwm::NAME, Ula::NAME, Mala::NAME, Hmc::NAME, Sgld::NAME];
+    pub const NAMES: [&'static str; 6] = [
+        Rwm::NAME,
+        Ula::NAME,
+        Mala::NAME,
+        Hmc::NAME,
+        Nuts::NAME,
+        Sgld::NAME,
+    ];
 
     /// Every kernel with its default parameters for `dim` dimensions (see the module docs).
-    pub fn defaults(dim: usize) -> [KernelSpec; 5] {
+    pub fn defaults(dim: usize) -> [KernelSpec; 6] {
         [
             KernelSpec::Rwm {
                 sigma: 1.0 / (dim.max(1) as f64).sqrt(),
@@ -145,6 +165,11 @@ impl KernelSpec {
             KernelSpec::Hmc {
                 eps: 0.1,
                 leapfrog: 10,
+                jitter: 0.5,
+            },
+            KernelSpec::Nuts {
+                eps: 0.1,
+                max_depth: Nuts::MAX_DEPTH,
             },
             KernelSpec::Sgld {
                 step_size: 10.0,
@@ -197,16 +222,28 @@ impl KernelSpec {
             KernelSpec::Ula { .. } => Ula::NAME,
             KernelSpec::Mala { .. } => Mala::NAME,
             KernelSpec::Hmc { .. } => Hmc::NAME,
+            KernelSpec::Nuts { .. } => Nuts::NAME,
             KernelSpec::Rwm { .. } => Rwm::NAME,
         }
     }
 
-    /// Whether the kernel has an accept/reject step (MALA, HMC, RWM), so that it leaves
+    /// Whether the kernel has an accept/reject step (MALA, HMC, NUTS, RWM), so that it leaves
     /// `exp(-E)/Z` invariant and its acceptance rate means something; ULA and SGLD do not.
     pub fn is_adjusted(&self) -> bool {
         matches!(
             self,
-            KernelSpec::Mala { .. } | KernelSpec::Hmc { .. } | KernelSpec::Rwm { .. }
+            KernelSpec::Mala { .. }
+                | KernelSpec::Hmc { .. }
+                | KernelSpec::Nuts { .. }
+                | KernelSpec::Rwm { .. }
+        )
+    }
+
+    /// Whether the kernel has a mass matrix that warm-up can adapt (MALA, HMC, NUTS).
+    pub fn has_mass_matrix(&self) -> bool {
+        matches!(
+            self,
+            KernelSpec::Mala { .. } | KernelSpec::Hmc { .. } | KernelSpec::Nuts { .. }
         )
     }
 
@@ -236,7 +273,12 @@ impl KernelSpec {
             }
             KernelSpec::Ula { eps } => Ula::new(shared(eps))?.into(),
             KernelSpec::Mala { eps } => Mala::new(shared(eps))?.into(),
-            KernelSpec::Hmc { eps, leapfrog } => Hmc::new(shared(eps), leapfrog)?.into(),
+            KernelSpec::Hmc {
+                eps,
+                leapfrog,
+                jitter,
+            } => Hmc::new(shared(eps), leapfrog)?.with_jitter(jitter)?.into(),
+            KernelSpec::Nuts { eps, max_depth } => Nuts::new(shared(eps), max_depth)?.into(),
             KernelSpec::Rwm { sigma } => Rwm::new(shared(sigma))?.into(),
         })
     }
@@ -273,7 +315,10 @@ impl KernelSpec {
     fn step_mut(&mut self) -> &mut f64 {
         match self {
             KernelSpec::Sgld { step_size, .. } => step_size,
-            KernelSpec::Ula { eps } | KernelSpec::Mala { eps } | KernelSpec::Hmc { eps, .. } => eps,
+            KernelSpec::Ula { eps }
+            | KernelSpec::Mala { eps }
+            | KernelSpec::Hmc { eps, .. }
+            | KernelSpec::Nuts { eps, .. } => eps,
             KernelSpec::Rwm { sigma } => sigma,
         }
     }
@@ -293,9 +338,18 @@ impl KernelSpec {
                 ("domain", Slot::Domain(domain)),
             ],
             KernelSpec::Ula { eps } | KernelSpec::Mala { eps } => vec![("eps", Slot::Real(eps))],
-            KernelSpec::Hmc { eps, leapfrog } => vec![
+            KernelSpec::Hmc {
+                eps,
+                leapfrog,
+                jitter,
+            } => vec![
                 ("eps", Slot::Real(eps)),
                 ("leapfrog", Slot::Count(leapfrog)),
+                ("jitter", Slot::Real(jitter)),
+            ],
+            KernelSpec::Nuts { eps, max_depth } => vec![
+                ("eps", Slot::Real(eps)),
+                ("max_depth", Slot::Count(max_depth)),
             ],
             KernelSpec::Rwm { sigma } => vec![("sigma", Slot::Real(sigma))],
         }
@@ -343,7 +397,16 @@ mod tests {
             hmc,
             KernelSpec::Hmc {
                 eps: 0.2,
-                leapfrog: 3
+                leapfrog: 3,
+                jitter: 0.5
+            }
+        );
+        let nuts: KernelSpec = "nuts:max_depth=6".parse().unwrap();
+        assert_eq!(
+            nuts,
+            KernelSpec::Nuts {
+                eps: 0.1,
+                max_depth: 6
             }
         );
         let sgld: KernelSpec = "sgld:grad_clip=0.03,domain=-1..1".parse().unwrap();
@@ -357,10 +420,12 @@ mod tests {
     fn bad_words_name_the_fault() {
         let err = |s: &str| s.parse::<KernelSpec>().unwrap_err().to_string();
         assert!(
-            err("nuts").contains("unknown kernel `nuts`"),
+            err("nutz").contains("unknown kernel `nutz`"),
             "{}",
-            err("nuts")
+            err("nutz")
         );
+        assert!(err("nuts:max_depth=0").contains("max_depth"));
+        assert!(err("hmc:jitter=2").contains("jitter"));
         assert!(
             err("mala:sigma=1").contains("`sigma`"),
             "{}",

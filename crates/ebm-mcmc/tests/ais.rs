@@ -81,6 +81,7 @@ fn correlated_gaussian_in_2d() {
     let hmc = KernelSpec::Hmc {
         eps: 0.3,
         leapfrog: 5,
+        jitter: 0.0,
     };
     let est = run(&g, 2, &config(256, 50, hmc), 2);
     assert_within_3_se("gauss d=2 hmc", &est, truth);

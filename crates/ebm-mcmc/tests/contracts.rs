@@ -42,6 +42,7 @@ fn per_chain_adaptation_gives_a_vector_of_step_sizes() {
         adapt: Some(AdaptConfig {
             scope: AdaptScope::PerChain,
             target_accept: None,
+            mass: Default::default(),
         }),
         diagnostics: true,
     };

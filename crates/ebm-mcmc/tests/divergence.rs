@@ -38,7 +38,13 @@ fn hmc_reports_divergences_only_for_a_step_size_far_too_large() {
     let (chains, draws) = (64, 20);
     let mut counts = Vec::new();
     for eps in [3.0, 0.2] {
-        let mut kernel = KernelSpec::Hmc { eps, leapfrog: 10 }.build().unwrap();
+        let mut kernel = KernelSpec::Hmc {
+            eps,
+            leapfrog: 10,
+            jitter: 0.0,
+        }
+        .build()
+        .unwrap();
         let mut rng = SeededRng::new(1);
         let init = rng.normal([chains, 10], &device);
         let out = run(
@@ -139,4 +145,80 @@ fn energy_errors_satisfy_the_acceptance_identity() {
     for (a, x) in host(info.accept_prob).iter().zip(&dh) {
         assert!((a - (-x).exp().min(1.0)).abs() < 1e-4, "{a} vs {x}");
     }
+}
+
+/// NUTS records divergences too: with one coordinate of variance `1e-4` and `eps = 0.5`,
+/// leapfrog's map along it has `lambda + 1/lambda = 2 - eps^2 / 1e-4 = -2498`, so the very first
+/// step multiplies that coordinate by about 2500 and `Delta H` exceeds 1000 unless the start is
+/// within ~1e-3 sd of the origin there (and the momentum small); every transition diverges and
+/// the chains stay put. At `eps = 0.005` (a quarter of that sd) none does.
+#[test]
+fn nuts_reports_divergences_only_for_a_step_size_far_too_large() {
+    let device = Device::flex();
+    let target = DiagGaussian::new(&[0.0, 0.0], &[1e-4, 1.0], &device).unwrap();
+    let (chains, draws) = (32, 5);
+    let mut counts = Vec::new();
+    for eps in [0.5, 0.005] {
+        let spec = KernelSpec::Nuts { eps, max_depth: 6 };
+        let mut kernel = spec.build().unwrap();
+        let mut rng = SeededRng::new(1);
+        let init = target.sample(chains, &mut rng);
+        let out = run(
+            &target,
+            &mut kernel,
+            init,
+            &no_adapt(draws),
+            &mut rng,
+            |_| {},
+        )
+        .unwrap();
+        counts.push(
+            out.report
+                .total_divergences()
+                .expect("NUTS reports divergences"),
+        );
+        let steps = out
+            .report
+            .leapfrog_steps
+            .clone()
+            .expect("NUTS counts its steps");
+        assert_eq!(steps.len(), chains);
+        if eps > 0.1 {
+            // A divergent first leaf ends the transition: one step each.
+            assert!(steps.iter().all(|s| *s == draws as f64), "{steps:?}");
+        }
+    }
+    assert_eq!(counts, vec![chains * draws, 0]);
+}
+
+/// HMC with a fixed trajectory length `L eps` = 10 x 0.38 on `illcond:d=100` (variances 0.1 to
+/// 10) resonates with the coordinates whose period `2 pi sd` is close to 3.8 (sd near 0.6): they
+/// barely move, and 8 chains of 300 draws show a max R-hat far above 1.1 (the blackjax
+/// comparison in BENCHMARKS.md measured 69 on 1,024 chains). Jittering `L` by 50% (uniform on
+/// 5..=15 steps, shared by the chains) breaks the resonance: every coordinate mixes and the max
+/// R-hat falls below 1.1.
+#[test]
+fn jittered_hmc_escapes_the_resonance_of_a_fixed_length() {
+    let device = Device::flex();
+    let target = DiagGaussian::log_spaced(100, 0.1, 10.0, &device).unwrap();
+    let mut rhat = Vec::new();
+    for jitter in [0.0, 0.5] {
+        let spec = KernelSpec::Hmc {
+            eps: 0.38052,
+            leapfrog: 10,
+            jitter,
+        };
+        let mut kernel = spec.build().unwrap();
+        let mut rng = SeededRng::new(3);
+        let init = target.sample(8, &mut rng);
+        let mut config = no_adapt(300);
+        config.diagnostics = true;
+        let out = run(&target, &mut kernel, init, &config, &mut rng, |_| {}).unwrap();
+        eprintln!(
+            "jitter {jitter}: max R-hat {}, min ESS {}",
+            out.report.max_rhat, out.report.min_ess_bulk
+        );
+        rhat.push(out.report.max_rhat);
+    }
+    assert!(rhat[0] > 1.5 && rhat[1] < 1.1, "{rhat:?}");
 }

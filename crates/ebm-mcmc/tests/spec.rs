@@ -44,6 +44,7 @@ fn saved_sampler_json_still_reads() {
             KernelSpec::Hmc {
                 eps: 0.1,
                 leapfrog: 3,
+                jitter: 0.0,
             },
         ),
         (
@@ -100,6 +101,7 @@ fn built_kernels_step_like_the_concrete_ones() {
             KernelSpec::Hmc {
                 eps: 0.2,
                 leapfrog: 4,
+                jitter: 0.0,
             },
             Hmc::new(h(0.2), 4).unwrap().into(),
         ),
@@ -168,6 +170,7 @@ fn every_constructor_rejects_bad_sizes() {
     let zero_leapfrog = KernelSpec::Hmc {
         eps: 0.1,
         leapfrog: 0,
+        jitter: 0.0,
     };
     is_invalid(zero_leapfrog.build(), "spec leapfrog 0");
     let device = Device::flex();

@@ -69,6 +69,7 @@ fn and_of_two_gaussians_is_the_gaussian_with_summed_precisions() {
         adapt: Some(AdaptConfig {
             scope: AdaptScope::Shared,
             target_accept: None,
+            mass: Default::default(),
         }),
         diagnostics: true,
     };

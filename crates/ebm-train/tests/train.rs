@@ -332,6 +332,7 @@ fn every_negative_source_and_kernel_trains_a_step() {
         SamplerConfig::Hmc {
             eps: 0.05,
             leapfrog: 3,
+            jitter: 0.0,
         },
         SamplerConfig::Rwm { sigma: 0.1 },
     ];

@@ -8,6 +8,7 @@ mod diag_gaussian;
 mod double_well;
 mod funnel;
 mod gaussian;
+mod logistic;
 mod mixture;
 pub(crate) mod special;
 mod temperature;
@@ -17,6 +18,7 @@ pub use diag_gaussian::DiagGaussian;
 pub use double_well::DoubleWell;
 pub use funnel::Funnel;
 pub use gaussian::Gaussian;
+pub use logistic::LogisticRegression;
 pub use mixture::GaussianMixture;
 pub use temperature::Tempered;
 
