@@ -292,7 +292,7 @@ def ours_nuts(name, args):
     out = f"/tmp/ebm-nuts-{name.replace(':', '_').replace('=', '')}.npy"
     cmd = [args.ebm, "sample-target", "--target", name, "--sampler", "nuts", "--adapt", args.adapt,
            "--chains", str(args.chains), "--warmup", str(args.warmup), "--draws", str(args.draws),
-           "--seed", str(args.seed), "--out", out]
+           "--seed", str(args.seed), "--out", out] + (["--per-chain"] if args.per_chain else [])
     text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     field = {line[:17].strip(): line[17:].strip() for line in text.splitlines()}
     seconds = float(field["sampling time"].split()[0])
@@ -316,7 +316,8 @@ def report(name, impl, x, grads, seconds, divergences, acc, step):
 
 def nuts_suite(args):
     print(f"jax {jax.__version__} blackjax {blackjax.__version__} devices {jax.devices()} "
-          f"chains {args.chains} warm-up {args.warmup} draws {args.draws} adapt {args.adapt}",
+          f"chains {args.chains} warm-up {args.warmup} draws {args.draws} adapt {args.adapt} "
+          f"per-chain {args.per_chain}",
           flush=True)
     for name, (logdensity, d) in nuts_targets(args.data).items():
         if args.targets and name not in args.targets:
@@ -331,6 +332,8 @@ def main():
                    help="fixed: MALA/HMC at fixed step sizes; nuts: NUTS with windowed adaptation")
     p.add_argument("--ebm", default="target/release/ebm", help="our binary (nuts suite)")
     p.add_argument("--adapt", choices=["diag", "dense"], default="diag")
+    p.add_argument("--per-chain", action="store_true",
+                   help="ours adapts a step size and diagonal mass per chain, as blackjax does")
     p.add_argument("--data", default="datasets/adbench/38_thyroid.npz")
     p.add_argument("--targets", nargs="*", default=[])
     p.add_argument("--chains", type=int, default=1024)

@@ -25,7 +25,8 @@
 //! kernel's target acceptance (0.234, 0.574, 0.65, NUTS 0.8), starting from the given step size;
 //! ULA has no accept/reject step, so it keeps its step size throughout. With `--adapt diag` or
 //! `--adapt dense` (MALA, HMC, NUTS) the warm-up also estimates a diagonal or dense inverse mass
-//! matrix in Stan's windows (`ebm_mcmc::warmup`). The draws are written as `.npy`
+//! matrix in Stan's windows (`ebm_mcmc::warmup`), pooled over chains, or with `--per-chain` one
+//! step size and one diagonal per chain from its own draws. The draws are written as `.npy`
 //! `f32` of shape `[chains, draws, dims]`; the report gives the mean acceptance probability, the
 //! minimum and median bulk ESS over coordinates, the largest rank-normalised split R-hat, the ESS
 //! per second (minimum bulk ESS over the wall time of the sampling phase, warm-up excluded) and,
@@ -45,7 +46,9 @@ use ebm_core::{
     device_from_word,
 };
 use ebm_data::read_npz;
-use ebm_mcmc::{AdaptConfig, Kernel, KernelSpec, MassAdapt, Phase, RunConfig, RunOutput, run};
+use ebm_mcmc::{
+    AdaptConfig, AdaptScope, Kernel, KernelSpec, MassAdapt, Phase, RunConfig, RunOutput, run,
+};
 
 use crate::output::write_npy;
 
@@ -288,6 +291,10 @@ pub struct SampleTargetArgs {
     /// (identity), diag or dense.
     #[arg(long, value_enum, default_value_t = AdaptArg::None)]
     pub adapt: AdaptArg,
+    /// Adapt every chain on its own: its own step size and (with `--adapt diag`) its own
+    /// diagonal mass from its own warm-up draws; by default all chains share both.
+    #[arg(long)]
+    pub per_chain: bool,
     /// Seed of all randomness (initial positions, proposals, acceptance).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -338,9 +345,13 @@ fn timed_run<K: Kernel<2>>(
     rng: &mut SeededRng,
     device: &Device,
 ) -> Result<Measured> {
-    let adapt = kernel
-        .target_accept()
-        .map(|_| AdaptConfig::shared(args.adapt.mass()));
+    let adapt = kernel.target_accept().map(|_| {
+        let mut adapt = AdaptConfig::shared(args.adapt.mass());
+        if args.per_chain {
+            adapt.scope = AdaptScope::PerChain;
+        }
+        adapt
+    });
     let config = RunConfig {
         warmup: args.warmup,
         draws: args.draws,

@@ -146,7 +146,10 @@ fn bad_arguments_fail_with_a_message_naming_the_problem() {
             &["--target", "gauss:k=3", "--sampler", "mala"],
             "unknown option `k`",
         ),
-        (&["--target", "gauss", "--sampler", "nuts"], "nuts"),
+        (
+            &["--target", "gauss", "--sampler", "nutz"],
+            "unknown kernel `nutz`",
+        ),
         (
             &[
                 "--target",

@@ -4,8 +4,10 @@
 //! axis) on whatever device the energy lives on. A kernel's [`Kernel::step`] maps a
 //! [`ChainState`] to the next one plus a [`StepInfo`] (per-chain acceptance probability and
 //! accepted mask), drawing randomness only from the [`SeededRng`] it is given. A kernel that
-//! integrates a trajectory (HMC) also records a [`TrajectoryInfo`] (energy error, divergences),
-//! returned by [`Kernel::step_traced`]. Step sizes are a [`StepSize`]: one scalar shared by all
+//! integrates a trajectory (HMC, NUTS) also records a [`TrajectoryInfo`] (energy error,
+//! divergences, leapfrog steps), returned by [`Kernel::step_traced`]. Kernels with a mass matrix
+//! (MALA, HMC, NUTS) expose it through [`Kernel::inverse_mass`] and
+//! [`Kernel::set_inverse_mass`], which windowed warm-up calls. Step sizes are a [`StepSize`]: one scalar shared by all
 //! chains, or one value per chain; every kernel validates them with [`StepSize::checked`] (in its
 //! constructor and in `set_step_size`, written once by a macro). Adaptation lives apart (in
 //! [`crate::adaptation`]): it reads the infos and sets the step size between steps.

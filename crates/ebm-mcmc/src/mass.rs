@@ -291,6 +291,8 @@ impl Metric {
 #[derive(Debug, Clone)]
 pub struct MassEstimator {
     kind: MassAdapt,
+    /// One diagonal per chain from its own draws (diagonal only).
+    per_chain: bool,
     shift: Option<Tensor<2>>,
     sum: Option<Tensor<2>>,
     second: Option<Tensor<2>>,
@@ -302,11 +304,20 @@ impl MassEstimator {
     pub fn new(kind: MassAdapt) -> Self {
         Self {
             kind,
+            per_chain: false,
             shift: None,
             sum: None,
             second: None,
             n: 0,
         }
+    }
+
+    /// The estimator of one diagonal per chain, each from its own chain's draws (`n` = the
+    /// window's draws per chain), as blackjax's `window_adaptation` vmapped over chains and
+    /// Stan's per-chain runs do; a dense estimate stays pooled.
+    pub fn per_chain(mut self) -> Self {
+        self.per_chain = self.kind == MassAdapt::Diag;
+        self
     }
 
     /// Adds the positions `[N, ...]` of one step (every chain one draw).
@@ -316,15 +327,22 @@ impl MassEstimator {
         }
         let x = flat(position);
         let [n, d] = x.dims();
+        let per_chain = self.per_chain;
         let shift = self
             .shift
-            .get_or_insert_with(|| x.clone().mean_dim(0))
+            .get_or_insert_with(|| {
+                if per_chain {
+                    x.clone()
+                } else {
+                    x.clone().mean_dim(0)
+                }
+            })
             .clone();
         let y = x - shift;
-        let s = y.clone().sum_dim(0);
-        let q = match self.kind {
-            MassAdapt::Dense => y.clone().transpose().matmul(y),
-            _ => y.powi_scalar(2).sum_dim(0),
+        let (s, q) = match self.kind {
+            _ if per_chain => (y.clone(), y.powi_scalar(2)),
+            MassAdapt::Dense => (y.clone().sum_dim(0), y.clone().transpose().matmul(y)),
+            _ => (y.clone().sum_dim(0), y.powi_scalar(2).sum_dim(0)),
         };
         self.sum = Some(match self.sum.take() {
             Some(t) => t + s,
@@ -334,7 +352,7 @@ impl MassEstimator {
             Some(t) => t + q,
             None => q,
         });
-        self.n += n;
+        self.n += if per_chain { 1 } else { n };
         debug_assert!(d > 0);
     }
 
@@ -358,6 +376,9 @@ impl MassEstimator {
                 .map_err(|e| McmcError::Readback(format!("{e:?}")))
         };
         let (s, q) = (read(sum)?, read(second)?);
+        if self.per_chain {
+            return per_chain_diagonal(&s, &q, sum.dims(), self.n).map(Some);
+        }
         let d = s.len();
         let n = self.n as f64;
         let mean: Vec<f64> = s.iter().map(|v| v / n).collect();
@@ -384,6 +405,24 @@ impl MassEstimator {
             }
         }
     }
+}
+
+/// One regularised diagonal per row of the per-chain sums `s`, `q` (`dims = [N, d]`) of `n`
+/// draws each.
+fn per_chain_diagonal(
+    s: &[f64],
+    q: &[f64],
+    [rows, _]: [usize; 2],
+    n: usize,
+) -> Result<InverseMass, McmcError> {
+    let n = n as f64;
+    let (w, ridge) = (n / (n + 5.0), 1e-3 * 5.0 / (n + 5.0));
+    let values = s
+        .iter()
+        .zip(q)
+        .map(|(s, q)| w * ((q - s * s / n) / (n - 1.0)).max(0.0) + ridge)
+        .collect();
+    InverseMass::per_chain_diagonal(rows, values)
 }
 
 #[cfg(test)]
@@ -433,5 +472,22 @@ mod tests {
         // n = 2, sample variance 2 in both coordinates.
         let want = 2.0 / 7.0 * 2.0 + 1e-3 * 5.0 / 7.0;
         assert!(values.iter().all(|v| (v - want).abs() < 1e-9), "{values:?}");
+        // Per chain: chain 0 draws (0, 1) then (2, 3), chain 1 draws (2, 3) then (6, 3): the
+        // variances of two draws are 2, 2 and 8, 0.
+        let step = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [2, 2]), &device);
+        let mut est = MassEstimator::new(MassAdapt::Diag).per_chain();
+        est.add(step(vec![0.0, 1.0, 2.0, 3.0]));
+        est.add(step(vec![2.0, 3.0, 6.0, 3.0]));
+        let Some(InverseMass::Diagonal { rows, values }) = est.estimate().unwrap() else {
+            panic!("per-chain diag")
+        };
+        assert_eq!(rows, 2);
+        let want: Vec<f64> = [2.0, 2.0, 8.0, 0.0]
+            .iter()
+            .map(|v| 2.0 / 7.0 * v + 1e-3 * 5.0 / 7.0)
+            .collect();
+        for (g, w) in values.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-6, "{values:?} vs {want:?}");
+        }
     }
 }

@@ -9,7 +9,10 @@
 //! below 20 steps the mass is not adapted. At the end of every slow window the inverse mass is
 //! estimated from that window's draws ([`MassEstimator`]: pooled over chains, Stan's
 //! regularisation), set on the kernel, and dual averaging restarts from the current step size
-//! (Stan restarts it the same way, `mu = log(10 eps)`). Only warm-up draws enter the estimate, and
+//! (Stan restarts it the same way, `mu = log(10 eps)`). In per-chain scope
+//! ([`crate::AdaptScope::PerChain`]) every chain gets its own step size and its own diagonal
+//! from its own draws (`n` = window length), as blackjax's `window_adaptation` vmapped over
+//! chains does; a dense mass is always pooled. Only warm-up draws enter the estimate, and
 //! the mass is fixed for sampling, so the sampling kernel is a fixed Markov kernel.
 
 use burn::tensor::Tensor;
@@ -53,6 +56,16 @@ impl Windows {
             size *= 2;
         }
         Windows { slow }
+    }
+}
+
+/// The mass estimator of `adapt`: pooled over chains, or per chain (diagonal) in per-chain
+/// scope.
+fn estimator(adapt: &AdaptConfig) -> MassEstimator {
+    let e = MassEstimator::new(adapt.mass);
+    match adapt.scope {
+        crate::adaptation::AdaptScope::PerChain => e.per_chain(),
+        crate::adaptation::AdaptScope::Shared => e,
     }
 }
 
@@ -101,7 +114,7 @@ impl WarmUp {
             chains,
             step_size: StepSizeAdapter::new(adapt.scope, kernel.step_size(), chains, target)?,
             windows,
-            estimator: MassEstimator::new(adapt.mass),
+            estimator: estimator(adapt),
             kind: adapt.mass,
         })
     }
@@ -137,7 +150,11 @@ impl WarmUp {
             if let Some(mass) = self.estimator.estimate()? {
                 kernel.set_inverse_mass(mass)?;
             }
-            self.estimator = MassEstimator::new(self.kind);
+            self.estimator = estimator(&AdaptConfig {
+                scope: self.scope,
+                target_accept: None,
+                mass: self.kind,
+            });
             let current = kernel.step_size().clone();
             self.step_size = StepSizeAdapter::new(self.scope, &current, self.chains, self.target)?;
         }
