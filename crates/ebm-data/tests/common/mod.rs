@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod meter;
+
 use std::io::Write;
 
 use flate2::Compression;
