@@ -395,7 +395,7 @@ fn member_bytes(bytes: &[u8], m: &Member, path: &Path) -> Result<Vec<u8>, DataEr
         0 if m.size == m.compressed => Ok(data.to_vec()),
         0 => Err(bad("stored with different sizes")),
         8 => {
-            let cap = m.size.min(1032 * m.compressed as u64 + 1024);
+            let cap = m.size.min(1032 * m.compressed + 1024);
             let mut out = Vec::new();
             flate2::read::DeflateDecoder::new(data)
                 .take(cap)

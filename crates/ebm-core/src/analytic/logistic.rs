@@ -44,7 +44,7 @@ impl LogisticRegression {
             parameter: parameter.into(),
             reason,
         };
-        if rows == 0 || features.len() % rows != 0 || labels.len() != rows {
+        if rows == 0 || !features.len().is_multiple_of(rows) || labels.len() != rows {
             return Err(bad(
                 "data",
                 format!(
