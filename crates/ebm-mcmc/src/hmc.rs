@@ -38,6 +38,7 @@ use crate::kernel::{
     sum_per_chain,
 };
 use crate::mass::{InverseMass, Metric};
+use crate::metric_cache::MetricCache;
 
 /// Where a leapfrog trajectory ends: position, momentum, and the energy and gradient there.
 #[derive(Debug, Clone)]
@@ -127,6 +128,8 @@ pub struct Hmc {
     n_leapfrog: usize,
     jitter: f64,
     mass: InverseMass,
+    /// The device tensors of `mass`, built once.
+    metric: MetricCache,
     divergence_threshold: f64,
 }
 
@@ -146,6 +149,7 @@ impl Hmc {
             n_leapfrog,
             jitter: 0.0,
             mass: InverseMass::Identity,
+            metric: MetricCache::default(),
             divergence_threshold: TrajectoryInfo::DIVERGENCE_THRESHOLD,
         })
     }
@@ -166,6 +170,7 @@ impl Hmc {
     /// The kernel with inverse mass `mass` (identity by default; [`crate::mass`]).
     pub fn with_inverse_mass(mut self, mass: InverseMass) -> Self {
         self.mass = mass;
+        self.metric = MetricCache::default();
         self
     }
 
@@ -233,7 +238,7 @@ impl<const D: usize> Kernel<D> for Hmc {
         let (state, grad) = state.with_grad(energy);
         let n_steps = self.draw_steps(rng);
         let device = state.position.device();
-        let metric = Metric::new(&self.mass, &device);
+        let metric = self.metric.get(&self.mass, &device);
         let z: Tensor<D> = rng.normal(state.position.dims(), &device);
         let p = metric.momentum(z);
         let h0 = state.energy.clone() + metric.kinetic(p.clone());
@@ -267,6 +272,7 @@ impl<const D: usize> Kernel<D> for Hmc {
 
     fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
         self.mass = mass;
+        self.metric = MetricCache::default();
         Ok(())
     }
 }

@@ -42,6 +42,7 @@ pub mod hmc;
 pub mod kernel;
 pub mod mala;
 pub mod mass;
+mod metric_cache;
 pub mod nuts;
 mod nuts_transition;
 pub mod runner;

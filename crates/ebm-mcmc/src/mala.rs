@@ -35,13 +35,16 @@ use crate::error::McmcError;
 use crate::kernel::{
     ChainState, Kernel, StepInfo, StepSize, metropolis, select, step_size_methods, sum_per_chain,
 };
-use crate::mass::{InverseMass, Metric};
+use crate::mass::InverseMass;
+use crate::metric_cache::MetricCache;
 
 /// MALA with step size `eps`: proposal `x - eps dE/dx + sqrt(2 eps) z`, exact MH correction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mala {
     eps: StepSize,
     mass: InverseMass,
+    /// The device tensors of `mass`, built once.
+    metric: MetricCache,
 }
 
 impl Mala {
@@ -56,6 +59,7 @@ impl Mala {
         Ok(Self {
             eps: eps.checked(Self::NAME)?,
             mass: InverseMass::Identity,
+            metric: MetricCache::default(),
         })
     }
 }
@@ -64,6 +68,7 @@ impl Mala {
     /// The kernel with inverse mass `mass` (identity by default; [`crate::mass`]).
     pub fn with_inverse_mass(mut self, mass: InverseMass) -> Self {
         self.mass = mass;
+        self.metric = MetricCache::default();
         self
     }
 }
@@ -82,7 +87,7 @@ impl<const D: usize> Kernel<D> for Mala {
         let (state, grad) = state.with_grad(energy);
         let dims = state.position.dims();
         let device = state.position.device();
-        let metric = Metric::new(&self.mass, &device);
+        let metric = self.metric.get(&self.mass, &device);
         let z: Tensor<D> = rng.normal(dims, &device);
         let x = state.position.clone();
         let x_new = x.clone() - self.eps.scale(metric.velocity(grad), |h| h)
@@ -118,6 +123,7 @@ impl<const D: usize> Kernel<D> for Mala {
 
     fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
         self.mass = mass;
+        self.metric = MetricCache::default();
         Ok(())
     }
 }

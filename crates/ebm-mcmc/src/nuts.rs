@@ -45,6 +45,7 @@ use crate::kernel::{
     sum_per_chain,
 };
 use crate::mass::{InverseMass, Metric};
+use crate::metric_cache::MetricCache;
 
 /// NUTS with step size `eps`, at most `2^max_depth - 1` leapfrog steps per transition.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +53,8 @@ pub struct Nuts {
     eps: StepSize,
     max_depth: usize,
     mass: InverseMass,
+    /// The device tensors of `mass`, built once.
+    metric: MetricCache,
     divergence_threshold: f64,
 }
 
@@ -76,6 +79,7 @@ impl Nuts {
             eps: eps.checked(Self::NAME)?,
             max_depth,
             mass: InverseMass::Identity,
+            metric: MetricCache::default(),
             divergence_threshold: TrajectoryInfo::DIVERGENCE_THRESHOLD,
         })
     }
@@ -88,6 +92,7 @@ impl Nuts {
     /// The kernel with inverse mass `mass` (identity by default; [`crate::mass`]).
     pub fn with_inverse_mass(mut self, mass: InverseMass) -> Self {
         self.mass = mass;
+        self.metric = MetricCache::default();
         self
     }
 }
@@ -332,17 +337,18 @@ impl<const D: usize> Kernel<D> for Nuts {
 
     fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
         self.mass = mass;
+        self.metric = MetricCache::default();
         Ok(())
     }
 }
 
 impl Nuts {
-    /// The parts of the kernel a transition reads.
-    pub(crate) fn parts(&self) -> (&StepSize, usize, &InverseMass, f64) {
+    /// The parts of the kernel a transition reads, with the metric on `device`.
+    pub(crate) fn parts(&self, device: &burn::tensor::Device) -> (&StepSize, usize, Metric, f64) {
         (
             &self.eps,
             self.max_depth,
-            &self.mass,
+            self.metric.get(&self.mass, device),
             self.divergence_threshold,
         )
     }

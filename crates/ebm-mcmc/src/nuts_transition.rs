@@ -4,7 +4,6 @@ use burn::tensor::{Bool, Tensor};
 use ebm_core::{Energy, SeededRng};
 
 use crate::kernel::{ChainState, StepInfo, TrajectoryInfo, per_chain, select};
-use crate::mass::Metric;
 use crate::nuts::{Ctx, Edge, Nuts, Tree, any, build, log_add_exp, merge_keeps_going, step_vector};
 
 /// The trajectory so far, per chain.
@@ -30,12 +29,11 @@ pub(crate) fn transition<const D: usize, E: Energy<D> + ?Sized>(
     state: ChainState<D>,
     rng: &mut SeededRng,
 ) -> (ChainState<D>, StepInfo, Option<TrajectoryInfo>) {
-    let (eps, max_depth, mass, threshold) = nuts.parts();
     let (state, grad) = state.with_grad(energy);
     let dims = state.position.dims();
     let n = dims[0];
     let device = state.position.device();
-    let metric = Metric::new(mass, &device);
+    let (eps, max_depth, metric, threshold) = nuts.parts(&device);
     let p = metric.momentum(rng.normal(dims, &device));
     let h0 = state.energy.clone() + metric.kinetic(p.clone());
     let ctx = Ctx {
