@@ -4,9 +4,11 @@
 //! `score` (energies and anomaly-detection AUROC), `denoise` and `inpaint` (Langevin restoration),
 //! `sample-target` and `toy` (samplers and 2-D densities with exact NLL), `rbm train` and `logz`
 //! (RBM and AIS likelihoods), `train-conditional`, `classify` and `compose` (conditional energies
-//! and their composition), `tag` (part-of-speech tagging with a linear-chain energy).
+//! and their composition), `tag` (part-of-speech tagging with a linear-chain energy), `anomaly`
+//! (anomaly detection on tables: fit, score a file or a stream, ADBench's benchmark).
 //! Usually driven through `cargo xtask <command>`, which builds this binary in release mode.
 
+mod anomaly;
 mod args;
 mod attributes;
 mod classify;
@@ -76,6 +78,9 @@ enum Command {
     /// write a PNG grid, and report the fraction of samples the judge classifier puts in the
     /// intended set of digits, beside each expert alone and chance.
     Compose(compose::ComposeArgs),
+    /// Anomaly detection on tables by energy: `anomaly fit`, `anomaly score` (a file or CSV rows
+    /// on standard input) and `anomaly bench` (ADBench's unsupervised protocol).
+    Anomaly(anomaly::AnomalyArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
         Command::Compose(args) => compose::run(args),
         Command::Rbm(args) => rbm::run(args),
         Command::Logz(args) => rbm::run_logz(args),
+        Command::Anomaly(args) => anomaly::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,8 @@
 //!   [`LabelEnergy`]) and classification by energy ([`neural::classify`](mod@neural::classify)) ([`neural`]).
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
 //!   mixture, banana, funnel, double well, and temperature as a wrapper ([`analytic`]).
+//! - Energies of table rows: robust standardisation, the product of marginal KDEs and its
+//!   product with a neural dependency expert ([`TabularEnergy`]) ([`tabular`]).
 //! - Exact `log Z`, density and NLL in 1-D and 2-D by quadrature ([`quadrature`]).
 //! - The Bernoulli-Bernoulli restricted Boltzmann machine: free energy as an energy, exact `log Z`
 //!   by enumeration, the base-rate RBM ([`rbm`]).
@@ -32,6 +34,7 @@ pub mod neural;
 pub mod quadrature;
 pub mod rbm;
 pub mod rng;
+pub mod tabular;
 
 pub use analytic::{
     Banana, DiagGaussian, DoubleWell, Funnel, Gaussian, GaussianMixture, LogisticRegression,
@@ -49,6 +52,7 @@ pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, HostGrads, MlpEnergy, MlpE
 pub use quadrature::{Grid, Normalisation, normalise};
 pub use rbm::{BaseRateRbm, Rbm, RbmParams};
 pub use rng::SeededRng;
+pub use tabular::{KdeSampler, MarginalKde, RobustScaler, TabularEnergy};
 
 /// burn re-exported, so users need no separate dependency to build tensors and devices.
 pub use burn;

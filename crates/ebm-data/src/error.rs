@@ -176,6 +176,48 @@ pub enum DataError {
         found: u64,
     },
 
+    /// A CSV row with another number of cells than the header.
+    #[error("{}: line {line}: {found} cells, but the header names {expected} columns", .path.display())]
+    Ragged {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// Cells in the header.
+        expected: usize,
+        /// Cells in this row.
+        found: usize,
+    },
+
+    /// A CSV cell that is not a number.
+    #[error("{}: line {line}, column `{column}`: {cell:?} is not a number", .path.display())]
+    NotNumeric {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// The column's name.
+        column: String,
+        /// The cell (its first 40 characters).
+        cell: String,
+    },
+
+    /// A NaN or infinite value: tables must be complete and finite (no silent imputation).
+    #[error(
+        "{}: row {row}, column `{column}`: {value} is not finite; remove or impute such values first",
+        .path.display()
+    )]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// The row (1-based; for CSV, the line in the file).
+        row: usize,
+        /// The column's name.
+        column: String,
+        /// The value.
+        value: f64,
+    },
+
     /// An argument is outside the range the function accepts.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -53,6 +53,27 @@ pub fn uniform_indices(len: usize, n: usize, seed: u64) -> Result<Vec<usize>, Da
     Ok(picked.to_vec())
 }
 
+/// A seeded, stratified split of a labelled set into `(train, test)` indices, each sorted:
+/// `round(test_fraction * len)` items held out for the test part, every class in proportion
+/// (largest-remainder apportionment), as ADBench's protocol splits 70/30.
+///
+/// Fails unless `0 < test_fraction < 1` and both parts get at least one item.
+pub fn stratified_split(
+    labels: &[u8],
+    test_fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>), DataError> {
+    let len = labels.len();
+    let held = (test_fraction * len as f64).round() as usize;
+    if !(test_fraction > 0.0 && test_fraction < 1.0) || held == 0 || held >= len {
+        return Err(DataError::InvalidArgument(format!(
+            "cannot hold out a fraction {test_fraction} of {len} items; need 0 < fraction < 1 \
+             and at least one item in each part"
+        )));
+    }
+    Ok(split_indices(Some(labels), len, held, seed))
+}
+
 /// Splits `0..len` into `(kept, held)` with `held` items held out, each part sorted.
 ///
 /// With labels (one per item) the held-out part is drawn class by class, its class counts

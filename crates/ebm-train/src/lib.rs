@@ -16,6 +16,8 @@
 //! - [`eval`]: exact held-out NLL in 2-D by quadrature, a Gaussian KDE baseline, MMD².
 //! - [`conditional`]: joint CD (or cross-entropy) for a conditional energy `E(x, y)`
 //!   ([`ConditionalTrainer`]); [`conditional_io`]: its checkpoints and [`Learner`] implementation.
+//! - [`nce`]: noise-contrastive estimation against a noise density with exact draws
+//!   ([`NceTrainer`]); [`nce_io`]: its checkpoints and [`Learner`] implementation.
 //! - [`rbm`]: CD-k and persistent CD for the RBM ([`RbmTrainer`]), checkpoints.
 //! - [`error`][]: [`TrainError`].
 
@@ -28,6 +30,8 @@ pub mod eval;
 pub mod fit;
 pub mod loss;
 pub mod metrics;
+pub mod nce;
+pub mod nce_io;
 pub mod rbm;
 pub mod record_io;
 pub mod sampler;
@@ -47,6 +51,7 @@ pub use fit::{
 };
 pub use loss::contrastive_loss;
 pub use metrics::StepMetrics;
+pub use nce::{NceConfig, NceStepMetrics, NceTrainer, NoiseSource, nce_loss};
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use record_io::{load_optimizer, read_module_record};
 pub use sampler::{run_kernel, run_sampler};

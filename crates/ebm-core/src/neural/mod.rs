@@ -14,5 +14,5 @@ pub use backbone::{CnnBackbone, CnnBackboneConfig};
 pub use classify::{accuracy, argmax, classify, confusion};
 pub use cnn::{CnnEnergy, CnnEnergyConfig};
 pub use conditional::{ClassEnergy, ConditionalNet, ConditionalNetConfig, LabelEnergy};
-pub use host::{HostCnn, HostGrads};
+pub use host::{HostCnn, HostGrads, HostMlp};
 pub use mlp::{MlpEnergy, MlpEnergyConfig};

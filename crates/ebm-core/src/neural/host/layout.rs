@@ -90,9 +90,12 @@ pub(super) fn transpose_channels(
 }
 
 /// A bias's values, or `n` zeros where the layer has none.
-fn bias_or_zero(bias: &Option<Param<Tensor<1>>>, n: usize) -> Result<Vec<f32>, EnergyError> {
+pub(super) fn bias_or_zero(
+    bias: &Option<Param<Tensor<1>>>,
+    n: usize,
+) -> Result<Vec<f32>, EnergyError> {
     match bias {
-        Some(b) => read("CNN energy: a bias", b.val()),
+        Some(b) => read("a bias", b.val()),
         None => Ok(vec![0.0; n]),
     }
 }

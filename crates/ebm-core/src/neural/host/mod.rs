@@ -21,7 +21,9 @@
 //! The parts: parameter layouts ([`layout`]), im2col ([`im2col`]), Swish ([`swish`]), the matrix
 //! products ([`gemm`]), the forward and backward pass of one chunk of images ([`forward`],
 //! [`backward`]), parameter gradients ([`grads`]) and the [`HostEnergy`](crate::HostEnergy)
-//! implementation of [`CnnEnergy`](crate::CnnEnergy) with its sampler snapshot ([`paths`]).
+//! implementation of [`CnnEnergy`](crate::CnnEnergy) with its sampler snapshot ([`paths`]); and
+//! [`HostMlp`], the MLP energy's forward pass on the same GEMM and Swish, for scoring rows
+//! ([`mlp`]).
 //! Every entry point checks the batch shape and returns [`EnergyError::Shape`] on a mismatch.
 
 mod backward;
@@ -30,6 +32,7 @@ mod gemm;
 mod grads;
 mod im2col;
 mod layout;
+mod mlp;
 mod paths;
 mod swish;
 
@@ -44,6 +47,7 @@ use backward::Backward;
 use forward::Workspace;
 pub use grads::HostGrads;
 use im2col::HostConv;
+pub use mlp::HostMlp;
 
 /// Images per chunk: one chunk is one im2col and one GEMM per layer on one thread.
 const CHUNK: usize = 8;
