@@ -86,6 +86,10 @@ def compare(bench, peers):
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     lines.append("| **mean AUROC** | " + " | ".join(f"{np.mean(list(means[d].values())):.3f}" for d in dets) + " |")
     lines.append("| **mean rank** | " + " | ".join(f"{np.mean(ranks[d]):.2f}" for d in dets) + " |")
+    prc = {"EBM": {s["name"]: [x["auprc"] for x in s["seeds"]] for s in bench["sets"]}}
+    for p in PEERS:
+        prc[p] = {s: [x["auprc"] for x in peers[p][s]] for s in sets}
+    lines.append("| mean AUPRC | " + " | ".join(f"{np.mean([np.mean(prc[d][s]) for s in sets]):.3f}" for d in dets) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -107,11 +111,15 @@ def main():
     ap.add_argument("--bench", required=True, help="the output folder of `ebm anomaly bench`")
     ap.add_argument("--data", required=True, help="the folder of .npz sets it ran on")
     ap.add_argument("--throughput", type=int, default=0, help="also time scoring all rows, best of this many")
+    ap.add_argument("--table-only", action="store_true", help="rewrite compare.md from peers.json, fitting nothing")
     args = ap.parse_args()
     bench = json.load(open(os.path.join(args.bench, "bench.json")))
     splits = json.load(open(os.path.join(args.bench, "splits.json")))
     peers = {p: {} for p in PEERS}
     data = {}
+    if args.table_only:
+        peers = json.load(open(os.path.join(args.bench, "peers.json")))
+        splits = []
     for split in splits:
         name = split["set"]
         if name not in data:
@@ -122,12 +130,15 @@ def main():
             r = score_split(X, y, split, p)
             peers[p].setdefault(name, []).append(r)
             print(f"{name} seed {split['seed']} {p}: AUROC {r['auroc']:.3f}", flush=True)
-    json.dump(peers, open(os.path.join(args.bench, "peers.json"), "w"), indent=1)
+    if not args.table_only:
+        json.dump(peers, open(os.path.join(args.bench, "peers.json"), "w"), indent=1)
     table = compare(bench, peers)
     open(os.path.join(args.bench, "compare.md"), "w").write(table)
     print(table)
     if args.throughput:
-        for name, (X, _) in data.items():
+        splits = json.load(open(os.path.join(args.bench, "splits.json")))
+        for name in sorted({s["set"] for s in splits}):
+            X = np.load(os.path.join(args.data, name + ".npz"))["X"].astype(np.float64)
             first = next(s for s in splits if s["set"] == name)
             print(f"{name}: Isolation Forest scores {throughput(X, first, args.throughput):,.0f} rows/s")
 
