@@ -3,8 +3,8 @@
 A throw-away JAX re-implementation of the candidates of BENCHMARKS.md ("How the recipe was
 chosen"): robust standardisation, the marginal KDE (`Marg`), NCE against a Gaussian (`nce`) or
 against the KDE's draws (`nce_m`, the shipped design), the Gaussian copula (`copula`), CD-k with
-Langevin (`cd`) and pyod's peers. With VAL=1 every seed's training part (ADBench's stratified
-70/30 split, seeds 0-2) is split again 70/30 and AUROC is taken on that validation part; the test
+Langevin (`cd`) and pyod's peers. With VAL=1 every seed's training part (a stratified
+70/30 split by scikit-learn, seeds 0-2) is split again 70/30 and AUROC is taken on that validation part; the test
 parts are never scored. Candidates are `name:key=value,...`, e.g.
 
     /tmp/pyod/bin/pip install jax optax scipy
