@@ -17,6 +17,7 @@ mod judge;
 mod output;
 mod rbm;
 mod restore;
+mod restore_bench;
 mod run;
 mod sample;
 mod sample_target;
@@ -76,6 +77,9 @@ enum Command {
     /// write a PNG grid, and report the fraction of samples the judge classifier puts in the
     /// intended set of digits, beside each expert alone and chance.
     Compose(compose::ComposeArgs),
+    /// Restoration benchmark on held-out digits: masks and noise, kNN and median baselines
+    /// against MALA on the conditional energy; PSNR, SSIM, judge agreement, table, JSON, grids.
+    RestoreBench(restore_bench::RestoreBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::TrainConditional(args) => conditional::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Compose(args) => compose::run(args),
+        Command::RestoreBench(args) => restore_bench::run(args),
         Command::Rbm(args) => rbm::run(args),
         Command::Logz(args) => rbm::run_logz(args),
     };
