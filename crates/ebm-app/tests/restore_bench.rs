@@ -81,7 +81,7 @@ fn restore_bench_writes_table_json_and_grids() {
             "--run",
             "runs/tiny",
             "--judge",
-            "runs/poe/judge",
+            "poe/judge",
             "--n",
             "10",
             "--val",
@@ -132,7 +132,7 @@ fn restore_bench_writes_table_json_and_grids() {
 
     for (flag, value) in [
         ("--cases", "diagonal"),
-        ("--keep", "99"),
+        ("--keep", "999"),
         ("--temperature", "0"),
     ] {
         let (ok, text) = ebm(dir, &["restore-bench", "--run", "runs/tiny", flag, value]);

@@ -39,7 +39,7 @@ pub use args::RestoreBenchArgs;
 use corruptions::{Case, Corrupted, corrupt};
 use knn::{Bank, choose_k, median3};
 use posterior::Posterior;
-use report::{CaseResult, Method, write_outputs};
+use report::{CaseResult, JudgeScores, Method, write_outputs};
 use sampler::{repeat_chains, sample};
 
 use crate::conditional_run::{SPLIT_SEED, load_split};
@@ -107,6 +107,15 @@ pub fn run(args: RestoreBenchArgs) -> Result<()> {
         prior,
         device,
     };
+    let clean = bench.method("clean", &bench.test.images)?.judge_agreement;
+    let scores = bench
+        .judge
+        .as_ref()
+        .zip(clean)
+        .map(|(j, on_clean)| JudgeScores {
+            held_out: j.held_out_accuracy,
+            on_clean,
+        });
     let mut results = Vec::new();
     for (i, case) in args.cases()?.into_iter().enumerate() {
         let t0 = Instant::now();
@@ -122,7 +131,7 @@ pub fn run(args: RestoreBenchArgs) -> Result<()> {
     write_outputs(
         &out,
         &args,
-        bench.judge.as_ref(),
+        scores,
         &results,
         bench.test.image_len(),
         dims3(&bench.test),

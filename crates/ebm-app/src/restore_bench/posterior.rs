@@ -140,12 +140,12 @@ mod tests {
         let (e, g) = post.energy_and_grad(x.clone());
         let (e_ad, g_ad) = autodiff_energy_and_grad(&post, x);
         let (e, e_ad) = (
-            e.to_data().to_vec::<f32>().unwrap(),
-            e_ad.to_data().to_vec::<f32>().unwrap(),
+            e.try_to_vec_as::<f32>().unwrap(),
+            e_ad.try_to_vec_as::<f32>().unwrap(),
         );
         let (g, g_ad) = (
-            g.to_data().to_vec::<f32>().unwrap(),
-            g_ad.to_data().to_vec::<f32>().unwrap(),
+            g.try_to_vec_as::<f32>().unwrap(),
+            g_ad.try_to_vec_as::<f32>().unwrap(),
         );
         for (a, b) in e.iter().zip(&e_ad).chain(g.iter().zip(&g_ad)) {
             assert!((a - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");

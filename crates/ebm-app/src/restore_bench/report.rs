@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::args::RestoreBenchArgs;
-use crate::judge::Judge;
 use crate::output::{write_atomic, write_grid};
 
 /// One restorer's scores on one case.
@@ -44,6 +43,7 @@ pub struct CaseResult {
 struct Report<'a> {
     settings: &'a RestoreBenchArgs,
     judge_held_out_accuracy: Option<f64>,
+    judge_agreement_on_clean: Option<f64>,
     cases: Vec<&'a CaseResult>,
 }
 
@@ -95,11 +95,21 @@ pub fn grid_images(rows: &[Vec<f32>], labels: Option<&[u8]>, len: usize) -> Vec<
     out
 }
 
+/// The judge's accuracy on its held-out split and its agreement with the labels of the clean
+/// bench images.
+#[derive(Debug, Clone, Copy)]
+pub struct JudgeScores {
+    /// Accuracy on the judge's own held-out split.
+    pub held_out: f64,
+    /// Fraction of the clean bench images put in their class.
+    pub on_clean: f64,
+}
+
 /// Writes `results.md`, `results.json` and `<case>.png` under `out`.
 pub fn write_outputs(
     out: &Path,
     args: &RestoreBenchArgs,
-    judge: Option<&Judge>,
+    judge: Option<JudgeScores>,
     results: &[(CaseResult, Vec<f32>)],
     len: usize,
     item: [usize; 3],
@@ -107,7 +117,7 @@ pub fn write_outputs(
     let [c, h, w] = item;
     for (r, grid) in results {
         let n = grid.len() / len.max(1);
-        let cols = n.min(10).max(1);
+        let cols = n.clamp(1, 10);
         write_grid(
             &out.join(format!("{}.png", r.case)),
             grid,
@@ -117,10 +127,18 @@ pub fn write_outputs(
         )?;
     }
     let rows: Vec<&CaseResult> = results.iter().map(|(r, _)| r).collect();
-    let md = table(&rows);
+    let mut md = table(&rows);
+    if let Some(j) = judge {
+        let _ = writeln!(
+            md,
+            "\nThe judge puts {:.1}% of the clean images in their class.",
+            100.0 * j.on_clean
+        );
+    }
     let report = Report {
         settings: args,
-        judge_held_out_accuracy: judge.map(|j| j.held_out_accuracy),
+        judge_held_out_accuracy: judge.map(|j| j.held_out),
+        judge_agreement_on_clean: judge.map(|j| j.on_clean),
         cases: rows,
     };
     let json = serde_json::to_string_pretty(&report)?;
