@@ -86,6 +86,8 @@ fn restore_bench_writes_table_json_and_grids() {
             "10",
             "--val",
             "10",
+            "--start-val",
+            "5",
             "--chains",
             "2",
             "--steps",
@@ -122,6 +124,10 @@ fn restore_bench_writes_table_json_and_grids() {
     assert_eq!(first["case"], "bottom");
     let agree = first["methods"][1]["judge_agreement"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&agree), "{json}");
+    // `--init auto`: a choice on validation digits for the masks, fixed for the noise cases.
+    let start = |i: usize| json["cases"][i]["start"].as_str().unwrap().to_string();
+    assert!(["knn", "neighbours"].contains(&start(0).as_str()), "{json}");
+    assert_eq!((start(3), start(4)), ("corrupted".into(), "knn".into()));
     // The grid: ten columns (one per digit), rows clean, corrupted, kNN, mean, min energy and
     // two chains = 7 rows of 28x28 at scale 2 with a 2-pixel border.
     let img = image::open(out.join("bottom.png")).unwrap();

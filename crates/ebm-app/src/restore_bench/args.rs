@@ -13,7 +13,8 @@ use crate::args::RunArgs;
 /// Where the chains start.
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
 pub enum Init {
-    /// `knn` for the masks and salt and pepper, `corrupted` for Gaussian noise.
+    /// `corrupted` for Gaussian noise, `knn` for salt and pepper; for a mask, `knn` or
+    /// `neighbours`, whichever restores `--start-val` validation digits with the higher PSNR.
     Auto,
     /// Chain `c` at the completion by the image's `c`-th nearest training image alone.
     Neighbours,
@@ -81,6 +82,9 @@ pub struct RestoreBenchArgs {
     /// Where the chains start.
     #[arg(long, value_enum, default_value = "auto")]
     pub init: Init,
+    /// Validation digits on which `--init auto` chooses the start of the mask cases.
+    #[arg(long, default_value_t = 50)]
+    pub start_val: usize,
     /// Standard deviation of the Gaussian jitter added to the start on the free pixels.
     #[arg(long, default_value_t = 0.0)]
     pub init_noise: f32,
@@ -106,6 +110,7 @@ impl RestoreBenchArgs {
         let positive = [
             ("--n", self.n),
             ("--val", self.val),
+            ("--start-val", self.start_val),
             ("--chains", self.chains),
             ("--steps", self.steps),
             ("--keep", self.keep),

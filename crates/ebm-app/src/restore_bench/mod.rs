@@ -52,6 +52,7 @@ struct Bench<'a> {
     test: ImageSet,
     val: ImageSet,
     val_bank: ImageSet,
+    start_val: ImageSet,
     train: ImageSet,
     judge: Option<Judge>,
     prior: &'a dyn Energy<4>,
@@ -84,23 +85,15 @@ pub fn run(args: RestoreBenchArgs) -> Result<()> {
     let model = trainer.model().valid();
     let snapshot = model.host().and_then(|h| h.snapshot());
     let prior: &dyn Energy<4> = snapshot.as_deref().unwrap_or(&model);
-    println!(
-        "restore-bench: {} {} images of {} ({} training images in the kNN bank, {} for \
-         choosing k); {} chains x {} MALA steps ({} kept), init {:?}",
-        test.len(),
-        if args.tune { "validation" } else { "held-out" },
-        data.display(),
-        train.len(),
-        val.len(),
-        args.chains,
-        args.steps,
-        args.keep,
-        args.init
-    );
+    let what = if args.tune { "validation" } else { "held-out" };
+    let sizes = [test.len(), train.len(), val.len()];
+    print_header(&args, what, &data, sizes);
+    let start_val = val.stratified(args.start_val.min(val.len()), args.seed)?;
     let bench = Bench {
         args: &args,
         test,
         val,
+        start_val,
         val_bank,
         train,
         judge,
@@ -136,6 +129,20 @@ pub fn run(args: RestoreBenchArgs) -> Result<()> {
         bench.test.image_len(),
         dims3(&bench.test),
     )
+}
+
+/// What the bench restores, against what, and how.
+fn print_header(args: &RestoreBenchArgs, what: &str, data: &std::path::Path, sizes: [usize; 3]) {
+    let [n, bank, val] = sizes;
+    println!(
+        "restore-bench: {n} {what} images of {} ({bank} training images in the kNN bank, {val} \
+         for choosing k); {} chains x {} MALA steps ({} kept), init {:?}",
+        data.display(),
+        args.chains,
+        args.steps,
+        args.keep,
+        args.init
+    );
 }
 
 fn dims3(set: &ImageSet) -> [usize; 3] {
@@ -197,15 +204,9 @@ impl Bench<'_> {
             methods.push(self.method("median 3x3", &median)?);
             grid_rows.push(median);
         }
-        let repeat = |v: &[f32]| v.repeat(a.chains);
-        let start = match a.init {
-            Init::Auto if matches!(case, Case::Gaussian(_)) => repeat(&y.values),
-            Init::Auto | Init::Knn => repeat(&knn),
-            Init::Corrupted => repeat(&y.values),
-            Init::Neighbours => bank.neighbours(&y.values, &weights, &keep, a.chains),
-            Init::Noise => rng.uniform_vec(y.values.len() * a.chains, -1.0, 1.0),
-        };
-        let restored = self.energy_restore(case, &y, start, &mut rng)?;
+        let init = self.resolve_init(case, k, &mut rng)?;
+        let start = self.start(init, &y, (&bank, &weights, &keep, k), &mut rng);
+        let restored = self.energy_restore(&self.test, case, &y, start, &mut rng)?;
         methods.push(self.method("energy: posterior mean", &restored.mean)?);
         methods.push(self.method("energy: min energy", &restored.min_energy)?);
         grid_rows.push(restored.mean.clone());
@@ -220,6 +221,7 @@ impl Bench<'_> {
         let result = CaseResult {
             case: case.slug(),
             k,
+            start: format!("{init:?}").to_lowercase(),
             methods,
             acceptance: restored.acceptance,
             step_size: restored.step_size,
@@ -228,22 +230,72 @@ impl Bench<'_> {
         Ok((result, grid))
     }
 
-    /// MALA on the conditional energy of `y`, the chains started at `start` (`[chains, n, ...]`)
-    /// plus noise on the free pixels.
+    /// The chains' start for `init` (resolved, not `Auto`), `[chains, n, ...]`; `knn` holds the
+    /// bank, weights, kept pixels and `k` of the kNN completion.
+    fn start(
+        &self,
+        init: Init,
+        y: &Corrupted,
+        knn: (&Bank<'_>, &[f32], &[f32], usize),
+        rng: &mut SeededRng,
+    ) -> Vec<f32> {
+        let (bank, weights, keep, k) = knn;
+        let chains = self.args.chains;
+        match init {
+            Init::Corrupted => y.values.repeat(chains),
+            Init::Neighbours => bank.neighbours(&y.values, weights, keep, chains),
+            Init::Noise => rng.uniform_vec(y.values.len() * chains, -1.0, 1.0),
+            Init::Auto | Init::Knn => bank.complete(&y.values, weights, keep, k).repeat(chains),
+        }
+    }
+
+    /// The start `--init auto` means for `case`: the noisy image for Gaussian noise, the kNN
+    /// completion for salt and pepper, and for a mask whichever of the kNN completion and the
+    /// single neighbours gives the higher posterior-mean PSNR on `--start-val` validation digits.
+    fn resolve_init(&self, case: Case, k: usize, rng: &mut SeededRng) -> Result<Init> {
+        match (self.args.init, case) {
+            (Init::Auto, Case::Gaussian(_)) => return Ok(Init::Corrupted),
+            (Init::Auto, Case::SaltPepper(_)) => return Ok(Init::Knn),
+            (Init::Auto, Case::Mask(..)) => {}
+            (init, _) => return Ok(init),
+        }
+        let set = &self.start_val;
+        let y = corrupt(case, &set.images, dims4(set, set.len()), 0.0, rng);
+        let (weights, keep) = knn_masks(case, &y);
+        let len = set.image_len();
+        let bank = Bank {
+            images: &self.val_bank.images,
+            len,
+        };
+        let mut best = (f64::NEG_INFINITY, Init::Knn);
+        for init in [Init::Knn, Init::Neighbours] {
+            let start = self.start(init, &y, (&bank, &weights, &keep, k), rng);
+            let r = self.energy_restore(set, case, &y, start, rng)?;
+            let (psnr, _) = metrics::batch_quality(&r.mean, &set.images, dims3(set));
+            if psnr > best.0 {
+                best = (psnr, init);
+            }
+        }
+        Ok(best.1)
+    }
+
+    /// MALA on the conditional energy of `y` (images like `set`'s), the chains started at
+    /// `start` (`[chains, n, ...]`) plus noise on the free pixels.
     fn energy_restore(
         &self,
+        set: &ImageSet,
         case: Case,
         y: &Corrupted,
         start: Vec<f32>,
         rng: &mut SeededRng,
     ) -> Result<sampler::Restored> {
         let a = self.args;
-        let n = self.test.len();
-        let d = dims4(&self.test, n * a.chains);
+        let n = set.len();
+        let d = dims4(set, n * a.chains);
         let dev = &self.device;
         let free = repeat_chains(&y.known, a.chains, d, dev).neg() + 1.0;
         let jitter = burn::tensor::Tensor::<4>::from_data(
-            burn::tensor::TensorData::new(rng.normal_vec(n * a.chains * self.test.image_len()), d),
+            burn::tensor::TensorData::new(rng.normal_vec(n * a.chains * set.image_len()), d),
             dev,
         );
         let start =

@@ -29,6 +29,8 @@ pub struct CaseResult {
     pub case: String,
     /// kNN's k, chosen on the validation split.
     pub k: usize,
+    /// Where the chains started (`knn`, `neighbours`, `corrupted` or `noise`).
+    pub start: String,
     /// Every restorer, the corrupted images first.
     pub methods: Vec<Method>,
     /// MALA's mean acceptance probability while sampling.
@@ -53,7 +55,11 @@ pub fn summary_line(r: &CaseResult) -> String {
     for m in &r.methods {
         let _ = write!(s, " | {} {:.2} dB", m.name, m.psnr);
     }
-    let _ = write!(s, " | accept {:.2}, {:.0}s", r.acceptance, r.seconds);
+    let _ = write!(
+        s,
+        " | start {}, accept {:.2}, {:.0}s",
+        r.start, r.acceptance, r.seconds
+    );
     s
 }
 
@@ -176,6 +182,7 @@ mod tests {
         let r = CaseResult {
             case: "bottom".into(),
             k: 3,
+            start: "knn".into(),
             methods: vec![
                 Method {
                     name: "corrupted".into(),
