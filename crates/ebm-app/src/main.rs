@@ -5,7 +5,8 @@
 //! `sample-target` and `toy` (samplers and 2-D densities with exact NLL), `rbm train` and `logz`
 //! (RBM and AIS likelihoods), `train-conditional`, `classify` and `compose` (conditional energies
 //! and their composition), `tag` (part-of-speech tagging with a linear-chain energy), `anomaly`
-//! (anomaly detection on tables: fit, score a file or a stream, ADBench's benchmark).
+//! (anomaly detection on tables: fit, score a file or a stream, ADBench's benchmark),
+//! `restore-bench` (inpainting and denoising against nearest-neighbour and median baselines).
 //! Usually driven through `cargo xtask <command>`, which builds this binary in release mode.
 
 mod anomaly;
@@ -19,6 +20,7 @@ mod judge;
 mod output;
 mod rbm;
 mod restore;
+mod restore_bench;
 mod run;
 mod sample;
 mod sample_target;
@@ -81,6 +83,9 @@ enum Command {
     /// Anomaly detection on tables by energy: `anomaly fit`, `anomaly score` (a file or CSV rows
     /// on standard input) and `anomaly bench` (ADBench's unsupervised protocol).
     Anomaly(anomaly::AnomalyArgs),
+    /// Restoration benchmark on held-out digits: masks and noise, kNN and median baselines
+    /// against MALA on the conditional energy; PSNR, SSIM, judge agreement, table, JSON, grids.
+    RestoreBench(restore_bench::RestoreBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::TrainConditional(args) => conditional::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Compose(args) => compose::run(args),
+        Command::RestoreBench(args) => restore_bench::run(args),
         Command::Rbm(args) => rbm::run(args),
         Command::Logz(args) => rbm::run_logz(args),
         Command::Anomaly(args) => anomaly::run(args),

@@ -30,6 +30,8 @@ pub enum MaskKind {
     Left,
     /// The right half is missing.
     Right,
+    /// The central block of half the height and half the width is missing (14x14 of 28x28).
+    Center,
     /// Each pixel is missing with probability `--missing`.
     Random,
 }
@@ -103,6 +105,10 @@ pub fn mask(kind: MaskKind, missing: f64, dims: [usize; 4], rng: &mut SeededRng)
                         MaskKind::Bottom => y >= h / 2,
                         MaskKind::Left => x < w / 2,
                         MaskKind::Right => x >= w / 2,
+                        MaskKind::Center => {
+                            (h / 4..h / 4 + h / 2).contains(&y)
+                                && (w / 4..w / 4 + w / 2).contains(&x)
+                        }
                         MaskKind::Random => rng.uniform_f64() < missing,
                     };
                     m.push(if gone { 0.0 } else { 1.0 });
@@ -280,6 +286,17 @@ mod tests {
         assert_eq!(m, vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
         let m = mask(MaskKind::Left, 0.0, [1, 1, 2, 2], &mut rng);
         assert_eq!(m, vec![0.0, 1.0, 0.0, 1.0]);
+        let m = mask(MaskKind::Center, 0.0, [1, 1, 28, 28], &mut rng);
+        assert_eq!(m.iter().filter(|v| **v == 0.0).count(), 14 * 14);
+        assert_eq!(
+            (
+                m[7 * 28 + 6],
+                m[7 * 28 + 7],
+                m[20 * 28 + 20],
+                m[21 * 28 + 20]
+            ),
+            (1.0, 0.0, 0.0, 1.0)
+        );
         let m = mask(MaskKind::Random, 0.3, [1, 1, 100, 100], &mut rng);
         let missing = m.iter().filter(|v| **v == 0.0).count() as f64 / 10_000.0;
         // Binomial(10000, 0.3): sd 0.0046.
