@@ -126,32 +126,22 @@ fn stream(dir: &Path, lines: &[&str]) -> Vec<(f64, String)> {
 fn check_bad_input(dir: &Path) {
     // A ragged row names its line; a wrong number of columns names the detector's.
     let bad = dir.join("bad.csv");
-    std::fs::write(&bad, "a,b\n1,2\n3\n").unwrap();
-    let (ok, out) = ebm(
-        dir,
-        &[
+    for (text, says) in [
+        ("a,b\n1,2\n3\n", "line 3"),
+        ("a,b,c\n1,2,3\n", "fitted on 2"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let args = [
             "anomaly",
             "score",
             "--run",
             "det",
             "--data",
             bad.to_str().unwrap(),
-        ],
-    );
-    assert!(!ok && out.contains("line 3"), "{out}");
-    std::fs::write(&bad, "a,b,c\n1,2,3\n").unwrap();
-    let (ok, out) = ebm(
-        dir,
-        &[
-            "anomaly",
-            "score",
-            "--run",
-            "det",
-            "--data",
-            bad.to_str().unwrap(),
-        ],
-    );
-    assert!(!ok && out.contains("fitted on 2"), "{out}");
+        ];
+        let (ok, out) = ebm(dir, &args);
+        assert!(!ok && out.contains(says), "{out}");
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! [`Table`]: numeric rows with named columns and optional 0/1 labels, from CSV or NumPy files.
 //!
-//! [`read_table`] picks the reader by extension: `.csv` ([`read_csv`](crate::read_csv)), `.npz`
+//! [`read_table`] picks the reader by extension: `.csv` ([`read_csv`]), `.npz`
 //! (the array `X`, `[rows, cols]`, and the labels `y` when present, as ADBench stores its sets)
 //! or `.npy` (one `[rows, cols]` array, no labels). Every value must be finite: a NaN or an
 //! infinity is [`DataError::NonFinite`] naming the row and column, not imputed.

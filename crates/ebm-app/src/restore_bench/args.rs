@@ -45,8 +45,8 @@ pub struct RestoreBenchArgs {
     /// Validation images (from the training split) on which kNN's k is chosen.
     #[arg(long, default_value_t = 200)]
     pub val: usize,
-    /// The cases, comma-separated: bottom, top, left, right, center, random<percent>,
-    /// gauss<sigma>, sp<fraction>.
+    /// The cases, comma-separated: bottom, top, left, right, center, `random<percent>`,
+    /// `gauss<sigma>`, `sp<fraction>`.
     #[arg(long, default_value = DEFAULT_CASES)]
     pub cases: String,
     /// MALA chains per image.

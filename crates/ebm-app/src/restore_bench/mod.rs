@@ -25,6 +25,8 @@ mod metrics;
 mod posterior;
 mod report;
 mod sampler;
+#[cfg(test)]
+mod test_energy;
 
 use std::time::Instant;
 

@@ -105,19 +105,7 @@ mod tests {
     use burn::tensor::{Device, TensorData};
     use ebm_core::energy::autodiff_energy_and_grad;
 
-    /// `E(z) = sum z^2 / 2`, with the autodiff gradient.
-    struct Quadratic;
-
-    impl Energy<4> for Quadratic {
-        fn energy(&self, x: Tensor<4>) -> Tensor<1> {
-            let [n, c, h, w] = x.dims();
-            x.powi_scalar(2)
-                .reshape([n, c * h * w])
-                .sum_dim(1)
-                .reshape([n])
-                .mul_scalar(0.5)
-        }
-    }
+    use super::super::test_energy::Quadratic;
 
     fn t(v: Vec<f32>, device: &Device) -> Tensor<4> {
         Tensor::from_data(TensorData::new(v, [2, 1, 1, 3]), device)

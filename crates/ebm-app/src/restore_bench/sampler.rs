@@ -236,21 +236,8 @@ pub fn repeat_chains(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ebm_core::Energy;
 
-    /// `E(z) = sum z^2 / 2`.
-    struct Quadratic;
-
-    impl Energy<4> for Quadratic {
-        fn energy(&self, x: Tensor<4>) -> Tensor<1> {
-            let [n, c, h, w] = x.dims();
-            x.powi_scalar(2)
-                .reshape([n, c * h * w])
-                .sum_dim(1)
-                .reshape([n])
-                .mul_scalar(0.5)
-        }
-    }
+    use super::super::test_energy::Quadratic;
 
     /// Prior N(0, 0.1) per pixel (E = |z|^2 / 2 at T = 0.1), Gaussian likelihood of y = 0.4 with
     /// s^2 = 0.1 on the free pixels: the posterior there is N(0.2, 0.05) (precision 10 + 10, mean
