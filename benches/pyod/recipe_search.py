@@ -3,7 +3,7 @@
 A throw-away JAX re-implementation of the candidates of BENCHMARKS.md ("How the recipe was
 chosen"): robust standardisation, the marginal KDE (`Marg`), NCE against a Gaussian (`nce`) or
 against the KDE's draws (`nce_m`, the shipped design), the Gaussian copula (`copula`), CD-k with
-Langevin (`cd`) and pyod's peers. With VAL=1 every seed's training part (a stratified
+Langevin (`cd`), ECOD's tail energy (`tail`) and pyod's peers. With VAL=1 every seed's training part (a stratified
 70/30 split by scikit-learn, seeds 0-2) is split again 70/30 and AUROC is taken on that validation part; the test
 parts are never scored. Candidates are `name:key=value,...`, e.g.
 
@@ -172,6 +172,37 @@ def cd(Xtr, Xte, seed, h=64, layers=2, steps=1000, bs=256, lr=1e-3, k=20, eps=0.
         ps, st, l = step(ps, st, xb, xn)
     return np.array(mlp(ps, jnp.array(Xte, jnp.float32)))
 
+
+def tailE(Xtr, X):
+    n = len(Xtr); out = np.zeros(len(X))
+    for j in range(X.shape[1]):
+        srt = np.sort(Xtr[:, j])
+        lo = np.searchsorted(srt, X[:, j], 'left'); hi = np.searchsorted(srt, X[:, j], 'right')
+        F = np.clip((lo + hi) / 2.0 / n, 0.5 / n, 1 - 0.5 / n)
+        out += -np.log(2 * np.minimum(F, 1 - F))
+    return out
+
+def tail(Xtr, Xte, seed, mix=0.0, steps=1000):
+    e = tailE(Xtr, Xte)
+    if mix > 0:
+        e = e - mix * nce_f(Xtr, Xte, seed, steps)
+    return e
+
+def nce_f(Xtr, Xte, seed, steps, h=64, layers=2, bs=256, lr=1e-3, wd=1e-4):
+    d = Xtr.shape[1]; M = Marg(Xtr)
+    ps = init(jax.random.PRNGKey(seed), d, h, layers)
+    opt = optax.adamw(lr, weight_decay=wd); st = opt.init(ps)
+    rng = np.random.default_rng(seed)
+    @jax.jit
+    def step(ps, st, xb, zb):
+        def loss(ps):
+            return jnp.mean(jax.nn.softplus(-mlp(ps, xb))) + jnp.mean(jax.nn.softplus(mlp(ps, zb)))
+        l, g = jax.value_and_grad(loss)(ps); u, st = opt.update(g, st, ps); return optax.apply_updates(ps, u), st, l
+    for t in range(steps):
+        xb = Xtr[rng.integers(0, len(Xtr), bs)]; zb = M.sample(rng, bs)
+        ps, st, l = step(ps, st, jnp.array(xb, jnp.float32), jnp.array(zb, jnp.float32))
+    return np.array(mlp(ps, jnp.array(Xte, jnp.float32)))
+
 def margonly(Xtr, Xte, seed, bwf=1.0, eps=0.0, S=5.0):
     return -Marg(Xtr, bwf, eps=eps, S=S).logq(Xte)
 
@@ -198,7 +229,7 @@ methods = {p: pyodm(p) for p in ['iforest.IForest','knn.KNN','lof.LOF','ecod.ECO
 for spec in sys.argv[1:]:
     name, _, kv = spec.partition(':')
     kw = dict((k, float(v) if '.' in v or 'e' in v else int(v)) for k, v in (p.split('=') for p in kv.split(',') if p))
-    methods[spec] = (lambda kw, f: lambda a, b, s: f(a, b, s, **kw))(kw, nce if name=='nce' else nce_m if name=='ncem' else copula if name=='cop' else cd if name=='cd' else margonly)
+    methods[spec] = (lambda kw, f: lambda a, b, s: f(a, b, s, **kw))(kw, nce if name=='nce' else nce_m if name=='ncem' else copula if name=='cop' else cd if name=='cd' else tail if name=='tail' else margonly)
 import os
 VAL=os.environ.get('VAL')=='1'
 res = {}
