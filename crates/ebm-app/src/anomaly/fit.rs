@@ -57,11 +57,21 @@ pub struct FitSettings {
     pub recipe: Recipe,
 }
 
-/// Runs `ebm anomaly fit`.
+/// Runs `ebm anomaly fit`. A new run's settings are written only once its table has been read
+/// and its folder holds no checkpoint, so a failed start leaves an existing run as it was.
 pub fn run(args: FitArgs) -> Result<()> {
     let dir = args.run.dir("anomaly");
     let settings = settings(&args, &dir)?;
     let table = read_table(&settings.data, settings.label.as_deref())?;
+    if !args.resume {
+        if dir.checkpoints().exists() {
+            bail!(
+                "run {} already has checkpoints: continue it with --resume, or choose another run folder",
+                dir.root().display()
+            );
+        }
+        dir.write_config(&settings)?;
+    }
     let device = args.run.device.device()?;
     println!(
         "fitting on {} rows x {} columns of {}",
@@ -124,6 +134,5 @@ fn settings(args: &FitArgs, dir: &ebm_train::RunDir) -> Result<FitSettings> {
         seed: args.seed,
         recipe,
     };
-    dir.write_config(&settings)?;
     Ok(settings)
 }
