@@ -71,7 +71,7 @@ fn fit_score_and_stream() {
     assert!(ok, "{out}");
     assert!(out.contains("alarm threshold"), "{out}");
     // A second fit into the same folder is refused and leaves the run's settings as they were.
-    let config = std::fs::read_to_string(dir.path().join("det/config.json")).unwrap();
+    let config = std::fs::read_to_string(dir.path().join("runs/det/config.json")).unwrap();
     let (ok, out) = ebm(
         dir.path(),
         &[
@@ -80,7 +80,7 @@ fn fit_score_and_stream() {
     );
     assert!(!ok && out.contains("--resume"), "{out}");
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("det/config.json")).unwrap(),
+        std::fs::read_to_string(dir.path().join("runs/det/config.json")).unwrap(),
         config
     );
     let (ok, out) = ebm(
