@@ -5,7 +5,7 @@
 //! energies on the test part. Written to the output folder: `bench.md` (mean and sd per set),
 //! `bench.json` (every seed's figures and seconds) and `splits.json` (each split's row indices
 //! and standardisation, so that peers score exactly the same rows the same way:
-//! `benches/pyod/peers.py`).
+//! `benches/pyod/peers.py`). Ctrl-C stops after the current fit and writes the figures so far.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,8 +13,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use ebm_data::{Table, read_table, stratified_split};
-use ebm_train::RunDir;
 use ebm_train::fit::Progress;
+use ebm_train::{RunDir, Stopped};
 use serde::Serialize;
 
 use super::detector::{Recipe, Session, fit};
@@ -73,25 +73,36 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     let device = args.device.device()?;
     let start = Instant::now();
-    let mut progress = Progress::new(files.len() * args.seeds as usize, 0);
+    let total = files.len() * args.seeds as usize;
+    let mut progress = Progress::new(total, 0);
     let (mut results, mut splits) = (Vec::new(), Vec::new());
     for file in &files {
         let table = read_table(file, None)?;
         let name = set_name(file);
         let mut set = SetResult::new(&name, &table)?;
+        let mut interrupted = false;
         for seed in 0..args.seeds {
             let run = RunDir::new(fits.join(format!("{name}-s{seed}")));
-            let (record, split) = one_split(&table, &recipe, seed, &run, &device)?;
+            let Some((record, split)) = one_split(&table, &recipe, seed, &run, &device)? else {
+                interrupted = true;
+                break;
+            };
             progress.step(&format!("{name} seed {seed}: AUROC {:.3}", record.auroc));
             set.seeds.push(record);
             splits.push(split.named(&name));
         }
-        results.push(set);
+        if !set.seeds.is_empty() {
+            results.push(set);
+        }
+        if interrupted {
+            progress.println("interrupted: the figures so far are written; run again for all");
+            break;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
     progress.finish(&format!(
-        "{} fits in {seconds:.0} s",
-        files.len() * args.seeds as usize
+        "{} of {total} fits in {seconds:.0} s",
+        splits.len()
     ));
     write_outputs(&args.out, &recipe, seconds, &results, &splits)
 }
@@ -120,14 +131,15 @@ fn set_name(path: &Path) -> String {
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
 }
 
-/// One seed of one set: split, fit on the training part, score the test part.
+/// One seed of one set: split, fit on the training part, score the test part; `None` if the fit
+/// was interrupted (Ctrl-C).
 fn one_split(
     table: &Table,
     recipe: &Recipe,
     seed: u64,
     run: &RunDir,
     device: &burn::tensor::Device,
-) -> Result<(super::report::SeedResult, SplitRecord)> {
+) -> Result<Option<(super::report::SeedResult, SplitRecord)>> {
     let labels = table.require_labels()?;
     let (train_idx, test_idx) = stratified_split(labels, 0.3, seed)?;
     let (train, test) = (table.select(&train_idx), table.select(&test_idx));
@@ -138,8 +150,11 @@ fn one_split(
         progress: false,
         device,
     };
-    let (detector, energy, _) = fit(&train, recipe, seed, &session)
+    let (detector, energy, outcome) = fit(&train, recipe, seed, &session)
         .with_context(|| format!("fitting {} (seed {seed})", table.source.display()))?;
+    if outcome.stopped != Stopped::Finished {
+        return Ok(None);
+    }
     let fit_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let energies = energy.score_rows(&test.values)?;
@@ -161,7 +176,7 @@ fn one_split(
         center: detector.scaler.center,
         scale: detector.scaler.scale,
     };
-    Ok((record, split))
+    Ok(Some((record, split)))
 }
 
 fn write_outputs(
