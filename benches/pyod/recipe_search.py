@@ -182,8 +182,10 @@ def tailE(Xtr, X):
         out += -np.log(2 * np.minimum(F, 1 - F))
     return out
 
-def tail(Xtr, Xte, seed, mix=0.0, steps=1000):
+def tail(Xtr, Xte, seed, mix=0.0, steps=1000, kde=0.0):
     e = tailE(Xtr, Xte)
+    if kde > 0:
+        e = e - kde * Marg(Xtr).logq(Xte)
     if mix > 0:
         e = e - mix * nce_f(Xtr, Xte, seed, steps)
     return e
