@@ -34,8 +34,8 @@ use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
 use crate::kernel::{
-    ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo, metropolis, select, step_size_methods,
-    sum_per_chain,
+    ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo, mass_methods, metropolis, select,
+    step_size_methods, sum_per_chain,
 };
 use crate::mass::{InverseMass, Metric};
 use crate::metric_cache::MetricCache;
@@ -261,18 +261,5 @@ impl<const D: usize> Kernel<D> for Hmc {
     }
 
     step_size_methods!(eps, Self::NAME);
-
-    fn target_accept(&self) -> Option<f64> {
-        Some(Self::TARGET_ACCEPT)
-    }
-
-    fn inverse_mass(&self) -> Option<&InverseMass> {
-        Some(&self.mass)
-    }
-
-    fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
-        self.mass = mass;
-        self.metric = MetricCache::default();
-        Ok(())
-    }
+    mass_methods!();
 }

@@ -203,6 +203,17 @@ impl StepSize {
         }
     }
 
+    /// The step size of each of `n` chains as a tensor `[n]`.
+    pub(crate) fn per_chain_tensor(&self, n: usize, device: &burn::tensor::Device) -> Tensor<1> {
+        match self {
+            StepSize::Shared(h) => Tensor::full([n], *h as f32, device),
+            StepSize::PerChain(v) => {
+                let v: Vec<f32> = v.iter().map(|h| *h as f32).collect();
+                Tensor::from_data(TensorData::new(v, [n]), device)
+            }
+        }
+    }
+
     /// `x * f(h)` chain by chain: a scalar multiply when shared, a broadcast `[N, 1, ...]`
     /// multiply when per chain.
     pub fn scale<const D: usize>(&self, x: Tensor<D>, f: impl Fn(f64) -> f64) -> Tensor<D> {
@@ -301,6 +312,31 @@ macro_rules! step_size_methods {
     };
 }
 pub(crate) use step_size_methods;
+
+/// The `target_accept`, `inverse_mass` and `set_inverse_mass` methods of a [`Kernel`] impl with a
+/// mass matrix (the fields `mass: InverseMass` and `metric: MetricCache`, the cache emptied when
+/// the mass changes) and the constant `Self::TARGET_ACCEPT`.
+macro_rules! mass_methods {
+    () => {
+        fn target_accept(&self) -> Option<f64> {
+            Some(Self::TARGET_ACCEPT)
+        }
+
+        fn inverse_mass(&self) -> Option<&$crate::mass::InverseMass> {
+            Some(&self.mass)
+        }
+
+        fn set_inverse_mass(
+            &mut self,
+            mass: $crate::mass::InverseMass,
+        ) -> Result<(), $crate::error::McmcError> {
+            self.mass = mass;
+            self.metric = $crate::metric_cache::MetricCache::default();
+            Ok(())
+        }
+    };
+}
+pub(crate) use mass_methods;
 
 /// Broadcasts a per-chain vector `[N]` to `dims` (`[N, ...]`) by reshaping to `[N, 1, ..., 1]`.
 pub(crate) fn per_chain<const D: usize, K>(v: Tensor<1, K>, dims: [usize; D]) -> Tensor<D, K>

@@ -36,13 +36,13 @@
 //! steps). On targets where chains need similar depths (after mass adaptation, the usual case)
 //! the waste is small; on a funnel it is the price of batching.
 
-use burn::tensor::{Bool, Tensor, TensorData};
+use burn::tensor::{Bool, Tensor};
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
 use crate::kernel::{
-    ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo, per_chain, select, step_size_methods,
-    sum_per_chain,
+    ChainState, Kernel, StepInfo, StepSize, TrajectoryInfo, mass_methods, per_chain, select,
+    step_size_methods, sum_per_chain,
 };
 use crate::mass::{InverseMass, Metric};
 use crate::metric_cache::MetricCache;
@@ -290,17 +290,6 @@ fn merge_subtrees<const D: usize, E: Energy<D> + ?Sized>(
     }
 }
 
-/// The per-chain step sizes `[N]` as a tensor.
-pub(crate) fn step_vector(eps: &StepSize, n: usize, device: &burn::tensor::Device) -> Tensor<1> {
-    match eps {
-        StepSize::Shared(h) => Tensor::full([n], *h as f32, device),
-        StepSize::PerChain(v) => {
-            let v: Vec<f32> = v.iter().map(|h| *h as f32).collect();
-            Tensor::from_data(TensorData::new(v, [n]), device)
-        }
-    }
-}
-
 impl<const D: usize> Kernel<D> for Nuts {
     fn name(&self) -> &'static str {
         Self::NAME
@@ -326,20 +315,7 @@ impl<const D: usize> Kernel<D> for Nuts {
     }
 
     step_size_methods!(eps, Self::NAME);
-
-    fn target_accept(&self) -> Option<f64> {
-        Some(Self::TARGET_ACCEPT)
-    }
-
-    fn inverse_mass(&self) -> Option<&InverseMass> {
-        Some(&self.mass)
-    }
-
-    fn set_inverse_mass(&mut self, mass: InverseMass) -> Result<(), McmcError> {
-        self.mass = mass;
-        self.metric = MetricCache::default();
-        Ok(())
-    }
+    mass_methods!();
 }
 
 impl Nuts {

@@ -4,7 +4,7 @@ use burn::tensor::{Bool, Tensor};
 use ebm_core::{Energy, SeededRng};
 
 use crate::kernel::{ChainState, StepInfo, TrajectoryInfo, per_chain, select};
-use crate::nuts::{Ctx, Edge, Nuts, Tree, any, build, log_add_exp, merge_keeps_going, step_vector};
+use crate::nuts::{Ctx, Edge, Nuts, Tree, any, build, log_add_exp, merge_keeps_going};
 
 /// The trajectory so far, per chain.
 struct Trajectory<const D: usize> {
@@ -62,7 +62,7 @@ pub(crate) fn transition<const D: usize, E: Energy<D> + ?Sized>(
         sum_accept: zeros.clone(),
         n_leaves: zeros,
     };
-    let eps = step_vector(eps, n, &device);
+    let eps = eps.per_chain_tensor(n, &device);
     for depth in 0..max_depth {
         let forward = rng.uniform([n], 0.0, 1.0, &device).lower_elem(0.5);
         let sign = forward.clone().float().mul_scalar(2.0).sub_scalar(1.0);
