@@ -15,8 +15,9 @@ use crate::buffer::ReplayBuffer;
 use crate::conditional::{ConditionalStepMetrics, ConditionalTrainConfig, ConditionalTrainer};
 use crate::error::TrainError;
 use crate::fit::Learner;
-use crate::fit::durable::write_synced;
-use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
+use crate::record_io::{
+    load_optimizer, read_module_record, read_state, save_model_and_optimizer, write_state,
+};
 use crate::trainer::adam;
 
 /// The file of a checkpoint that holds the network's parameters.
@@ -51,19 +52,13 @@ impl ConditionalTrainer {
             ],
             buffer_capacity: self.buffer.as_ref().map(ReplayBuffer::capacity),
         };
-        let json = serde_json::to_vec_pretty(&state)
-            .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
-        write_synced(&dir.join("state.json"), &json)
+        write_state(dir, &state)
     }
 
     /// The trainer saved in `dir` by [`ConditionalTrainer::save_to`]. `net` is a freshly built
     /// network of the same shape on the training (autodiff) device; its parameters are replaced.
     pub fn load_from(net: ConditionalNet, dir: &Path) -> Result<Self, TrainError> {
-        let state_path = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
-        let state: ConditionalState = serde_json::from_str(&text)
-            .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
+        let state: ConditionalState = read_state(dir)?;
         state.config.validate()?;
         let net = load_net(net, dir)?;
         let optim_path = dir.join("optimizer.bpk");

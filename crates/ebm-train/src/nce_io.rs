@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
 use crate::fit::Learner;
-use crate::fit::durable::write_synced;
 use crate::nce::{NceConfig, NceStepMetrics, NceTrainer, NoiseSource};
-use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
+use crate::record_io::{
+    load_optimizer, read_module_record, read_state, save_model_and_optimizer, write_state,
+};
 
 /// What a checkpoint stores besides the model and optimiser.
 #[derive(Debug, Serialize, Deserialize)]
@@ -34,18 +35,12 @@ impl<M: Module + Energy<2>, N: NoiseSource> NceTrainer<M, N> {
             rng: self.rng.clone(),
             config: self.config.clone(),
         };
-        let json = serde_json::to_vec_pretty(&state)
-            .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
-        write_synced(&dir.join("state.json"), &json)
+        write_state(dir, &state)
     }
 
     /// Restores the state that [`NceTrainer::save_to`] wrote into `dir`, keeping the noise.
     pub fn load_from(&mut self, dir: &Path) -> Result<(), TrainError> {
-        let state_path = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
-        let state: NceState = serde_json::from_str(&text)
-            .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
+        let state: NceState = read_state(dir)?;
         state.config.validate()?;
         let model_path = dir.join("model.bpk");
         let record = read_module_record(&model_path)?;

@@ -23,10 +23,11 @@ use ebm_mcmc::BlockGibbs;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
-use crate::fit::durable::write_synced;
 use crate::fit::{CheckpointStore, FitState, Learner};
 use crate::loss::contrastive_loss;
-use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
+use crate::record_io::{
+    load_optimizer, read_module_record, read_state, save_model_and_optimizer, write_state,
+};
 
 /// Every setting of an RBM training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -272,9 +273,7 @@ impl RbmTrainer {
             config: self.config.clone(),
             chains,
         };
-        let json = serde_json::to_vec_pretty(&state)
-            .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
-        write_synced(&dir.join("state.json"), &json)
+        write_state(dir, &state)
     }
 
     /// Writes a checkpoint into the store at `dir` (atomic and durable, the two newest kept).
@@ -298,8 +297,7 @@ impl RbmTrainer {
 
     /// The trainer saved in the checkpoint directory `dir` by [`RbmTrainer::save_to`].
     pub fn load_from(dir: &Path, device: &Device) -> Result<Self, TrainError> {
-        let state_path = dir.join("state.json");
-        let state = read_state(&state_path)?;
+        let state: RbmCheckpoint = read_state(dir)?;
         state.config.validate()?;
         let model = load_rbm(dir, &device.clone().autodiff())?;
         let optim_path = dir.join("optimizer.bpk");
@@ -312,7 +310,7 @@ impl RbmTrainer {
             }
             Some(_) => {
                 return Err(TrainError::checkpoint(
-                    &state_path,
+                    dir.join("state.json"),
                     "persistent chains do not fit the visible units",
                 ));
             }
@@ -328,11 +326,6 @@ impl RbmTrainer {
             device: device.clone(),
         })
     }
-}
-
-fn read_state(path: &Path) -> Result<RbmCheckpoint, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| TrainError::checkpoint(path, e))?;
-    serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(path, format!("corrupt: {e}")))
 }
 
 impl Learner for RbmTrainer {
@@ -374,7 +367,7 @@ impl Learner for RbmTrainer {
 /// Loads the RBM of a checkpoint directory (its `model.bpk` and `state.json`) onto `device`.
 pub fn load_rbm(dir: &Path, device: &Device) -> Result<Rbm, TrainError> {
     let state_path = dir.join("state.json");
-    let state = read_state(&state_path)?;
+    let state: RbmCheckpoint = read_state(dir)?;
     let template = Rbm::new(state.n_visible, state.config.n_hidden, 0.0, 0, device)
         .map_err(|e| TrainError::checkpoint(&state_path, e))?;
     let model_path = dir.join("model.bpk");

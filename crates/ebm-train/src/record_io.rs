@@ -1,5 +1,6 @@
-//! Weights and optimiser state in a checkpoint directory (`model.bpk`, `optimizer.bpk`), with
-//! the failures of burn's readers turned into errors that name the file.
+//! Weights, optimiser state and the trainer's own state in a checkpoint directory (`model.bpk`,
+//! `optimizer.bpk`, `state.json`), with the failures of burn's readers turned into errors that
+//! name the file.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -8,8 +9,11 @@ use burn::module::Module;
 use burn::optim::{ModuleOptimizer, OptimizerRecord};
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::TrainError;
+use crate::fit::durable::write_synced;
 
 /// Writes `model.bpk` and `optimizer.bpk` into the checkpoint directory `dir`.
 pub(crate) fn save_model_and_optimizer<M: Module>(
@@ -63,4 +67,19 @@ pub fn load_optimizer(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptim
             .unwrap_or_else(|| "unreadable optimiser state".into());
         TrainError::checkpoint(path, format!("corrupt: {why}"))
     })
+}
+
+/// Writes a trainer's own state as `state.json` into the checkpoint directory `dir` (durably).
+pub(crate) fn write_state<S: Serialize>(dir: &Path, state: &S) -> Result<(), TrainError> {
+    let json = serde_json::to_vec_pretty(state)
+        .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
+    write_synced(&dir.join("state.json"), &json)
+}
+
+/// Reads the `state.json` that [`write_state`] wrote into the checkpoint directory `dir`; a
+/// missing or damaged file is an error naming it.
+pub(crate) fn read_state<S: DeserializeOwned>(dir: &Path) -> Result<S, TrainError> {
+    let path = dir.join("state.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::checkpoint(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::checkpoint(&path, format!("corrupt: {e}")))
 }

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::buffer::ReplayBuffer;
 use crate::config::TrainConfig;
 use crate::error::TrainError;
-use crate::fit::durable::write_synced;
 use crate::fit::{CheckpointStore, FitState, Learner};
 use crate::metrics::StepMetrics;
-use crate::record_io::{load_optimizer, read_module_record, save_model_and_optimizer};
+use crate::record_io::{
+    load_optimizer, read_module_record, read_state, save_model_and_optimizer, write_state,
+};
 use crate::trainer::{Trainer, adam};
 
 /// What a checkpoint stores besides the model, optimiser and buffer tensors.
@@ -45,20 +46,14 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             item_dims: self.item_dims.clone(),
             buffer_capacity: self.buffer.as_ref().map(ReplayBuffer::capacity),
         };
-        let json = serde_json::to_vec_pretty(&state)
-            .map_err(|e| TrainError::checkpoint(dir, format!("state does not serialise: {e}")))?;
-        write_synced(&dir.join("state.json"), &json)
+        write_state(dir, &state)
     }
 
     /// The trainer saved in the directory `dir` by [`Trainer::save_to`]. `model` is a freshly
     /// built model of the same architecture on the training (autodiff) device; its parameters
     /// are replaced.
     pub fn load_from(model: M, dir: &Path) -> Result<Self, TrainError> {
-        let state_path = dir.join("state.json");
-        let text = std::fs::read_to_string(&state_path)
-            .map_err(|e| TrainError::checkpoint(&state_path, e))?;
-        let state: TrainerState = serde_json::from_str(&text)
-            .map_err(|e| TrainError::checkpoint(&state_path, format!("corrupt: {e}")))?;
+        let state: TrainerState = read_state(dir)?;
         state.config.validate()?;
         let model_path = dir.join("model.bpk");
         let record = read_module_record(&model_path)?;
@@ -74,7 +69,7 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
         ) != buffer.is_some()
         {
             return Err(TrainError::checkpoint(
-                &state_path,
+                dir.join("state.json"),
                 "the negatives setting and the saved replay buffer disagree",
             ));
         }
