@@ -86,7 +86,7 @@ pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
     let mse = a
         .iter()
         .zip(b)
-        .map(|(x, y)| ((x - y) as f64).powi(2))
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
         .sum::<f64>()
         / a.len().max(1) as f64;
     10.0 * (4.0 / mse.max(1e-12)).log10()

@@ -23,18 +23,10 @@ const WINDOW_SIGMA: f64 = 1.5;
 /// PSNR is capped at this value (identical images).
 const PSNR_CAP: f64 = 100.0;
 
-/// `10 log10(4 / MSE)` of one image pair, capped at 100 dB for identical images.
+/// `10 log10(4 / MSE)` of one image pair ([`crate::restore::psnr`]), capped at 100 dB for
+/// identical images.
 pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-        .sum::<f64>()
-        / a.len().max(1) as f64;
-    if mse <= 0.0 {
-        return PSNR_CAP;
-    }
-    (10.0 * (RANGE * RANGE / mse).log10()).min(PSNR_CAP)
+    crate::restore::psnr(a, b).min(PSNR_CAP)
 }
 
 /// The normalised 1-D Gaussian weights of a window of `side` values.

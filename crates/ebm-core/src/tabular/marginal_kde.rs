@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::robust_scale::quantile;
+use super::robust_scale::spreads;
 use crate::rng::SeededRng;
 
 /// `E(z) = -sum_j log p_j(z_j)`, `p_j(t) = 1/n sum_i N(t; z_ij, h_j^2)`: each column's Gaussian
@@ -132,13 +132,10 @@ impl Column {
 /// Silverman's rule `0.9 min(sd, IQR / 1.349) n^(-1/5)` on sorted values, with the standard
 /// deviation where the IQR is zero and 1 for a constant column.
 fn silverman(sorted: &[f64]) -> f64 {
-    let n = sorted.len() as f64;
-    let mean = sorted.iter().sum::<f64>() / n;
-    let sd = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let iqr = (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / 1.349;
+    let (sd, iqr) = spreads(sorted);
     let spread = if iqr > 0.0 { sd.min(iqr) } else { sd };
     let spread = if spread > 0.0 { spread } else { 1.0 };
-    0.9 * spread * n.powf(-0.2)
+    0.9 * spread * (sorted.len() as f64).powf(-0.2)
 }
 
 /// Exact draws from a [`MarginalKde`]'s density (before tabulation): each column of a draw is

@@ -21,8 +21,7 @@ impl RobustScaler {
             .map(|j| {
                 let mut col: Vec<f64> = (0..rows).map(|i| values[i * cols + j]).collect();
                 col.sort_by(f64::total_cmp);
-                let iqr = (quantile(&col, 0.75) - quantile(&col, 0.25)) / 1.349;
-                let sd = std_dev(&col);
+                let (sd, iqr) = spreads(&col);
                 let scale = if iqr > 0.0 {
                     iqr
                 } else if sd > 0.0 {
@@ -64,10 +63,14 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + frac * (sorted[hi] - sorted[lo])
 }
 
-fn std_dev(values: &[f64]) -> f64 {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+/// The two spreads of sorted values: the standard deviation (population) and `IQR / 1.349`
+/// (the standard deviation of a normal sample, unmoved by outliers).
+pub(crate) fn spreads(sorted: &[f64]) -> (f64, f64) {
+    let n = sorted.len() as f64;
+    let mean = sorted.iter().sum::<f64>() / n;
+    let sd = (sorted.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let iqr = (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / 1.349;
+    (sd, iqr)
 }
 
 #[cfg(test)]
