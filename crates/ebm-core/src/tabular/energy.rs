@@ -89,18 +89,23 @@ impl TabularEnergy {
             .collect())
     }
 
-    /// The input gradient of the marginal expert at raw rows `x` (row-major), by the slope of
-    /// each column's interpolated log density, `dM/dx_j = dM/dz_j / scale_j`.
-    fn marginal_grad(&self, x: &[f64]) -> Vec<f64> {
+    /// The marginal expert's energies and input gradients at standardised rows `z` (row-major):
+    /// `dM/dx_j = dM/dz_j / scale_j`, by the slope of each column's interpolated log density.
+    fn marginal_parts(&self, z: &[f64]) -> (Vec<f32>, Vec<f32>) {
         let cols = self.cols();
-        let z = self.scaler.transform(x);
-        z.iter()
+        let energies = z
+            .chunks(cols)
+            .map(|row| self.marginal.energy(row) as f32)
+            .collect();
+        let grads = z
+            .iter()
             .enumerate()
             .map(|(k, &v)| {
                 let j = k % cols;
-                self.marginal.column_slope(j, v) / self.scaler.scale[j]
+                (self.marginal.column_slope(j, v) / self.scaler.scale[j]) as f32
             })
-            .collect()
+            .collect();
+        (energies, grads)
     }
 }
 
@@ -124,24 +129,30 @@ impl Energy<2> for TabularEnergy {
         check_event_dims(&self.name(), Some(&[self.cols()]), &dims)
     }
 
+    /// One read of the batch to the host: the marginal expert there, the network by autodiff on
+    /// the standardised batch, `dE/dx = dM/dx + w df/dz / scale`.
     fn energy_and_grad(&self, x: Tensor<2>) -> (Tensor<1>, Tensor<2>) {
         let dims = x.dims();
         let device = x.device();
-        let scale: Vec<f32> = self.scaler.scale.iter().map(|&s| s as f32).collect();
-        let center: Vec<f32> = self.scaler.center.iter().map(|&c| c as f32).collect();
-        let scale = Tensor::<1>::from_floats(scale.as_slice(), &device).reshape([1, dims[1]]);
-        let center = Tensor::<1>::from_floats(center.as_slice(), &device).reshape([1, dims[1]]);
-        let z = (x.clone() - center) / scale.clone();
-        let (_, net_grad) = self.net.energy_and_grad(z);
-        let values = host_rows(x.clone());
-        let marginal: Vec<f32> = self
-            .marginal_grad(&values)
-            .into_iter()
-            .map(|g| g as f32)
+        let z = self.scaler.transform(&host_rows(x));
+        let z32: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+        let (net_e, net_grad) = self
+            .net
+            .energy_and_grad(Tensor::from_data(TensorData::new(z32, dims), &device));
+        let (m_e, m_grad) = self.marginal_parts(&z);
+        let w_over_scale: Vec<f32> = self
+            .scaler
+            .scale
+            .iter()
+            .map(|&s| (self.weight / s) as f32)
             .collect();
-        let marginal = Tensor::<2>::from_data(TensorData::new(marginal, dims), &device);
-        let grad = marginal + net_grad / scale * self.weight;
-        (self.energy(x), grad)
+        let w_over_scale =
+            Tensor::<1>::from_floats(w_over_scale.as_slice(), &device).reshape([1, dims[1]]);
+        let energy =
+            Tensor::<1>::from_data(TensorData::new(m_e, [dims[0]]), &device) + net_e * self.weight;
+        let grad = Tensor::<2>::from_data(TensorData::new(m_grad, dims), &device)
+            + net_grad * w_over_scale;
+        (energy, grad)
     }
 }
 
