@@ -18,7 +18,7 @@ use ebm_train::{RunDir, Stopped};
 use serde::Serialize;
 
 use super::detector::{Recipe, Session, fit};
-use super::metrics::{auroc, average_precision, by_label};
+use super::metrics::ranking;
 use super::report::{SetResult, SplitRecord, markdown};
 use crate::args::DeviceArg;
 
@@ -59,10 +59,7 @@ struct BenchFile<'a> {
 
 /// Runs `ebm anomaly bench`.
 pub fn run(args: BenchArgs) -> Result<()> {
-    let mut recipe = Recipe::default();
-    recipe.steps = args.steps.unwrap_or(recipe.steps);
-    recipe.weight = args.weight.unwrap_or(recipe.weight);
-    recipe.validate()?;
+    let recipe = Recipe::with(args.steps, args.weight)?;
     if args.seeds == 0 {
         bail!("--seeds must be at least 1");
     }
@@ -160,11 +157,11 @@ fn one_split(
     let energies = energy.score_rows(&test.values)?;
     let score_seconds = t1.elapsed().as_secs_f64();
     let test_labels = test.require_labels()?;
-    let (normal, anomalies) = by_label(&energies, test_labels);
+    let (auroc, auprc) = ranking(&energies, test_labels).unwrap_or((f64::NAN, f64::NAN));
     let record = super::report::SeedResult {
         seed,
-        auroc: auroc(&normal, &anomalies),
-        auprc: average_precision(&energies, test_labels),
+        auroc,
+        auprc,
         fit_seconds,
         score_seconds,
     };

@@ -58,6 +58,15 @@ impl Default for Recipe {
 }
 
 impl Recipe {
+    /// The default recipe with the flags `--steps` and `--weight` applied where given, checked.
+    pub fn with(steps: Option<usize>, weight: Option<f64>) -> Result<Self> {
+        let mut recipe = Self::default();
+        recipe.steps = steps.unwrap_or(recipe.steps);
+        recipe.weight = weight.unwrap_or(recipe.weight);
+        recipe.validate()?;
+        Ok(recipe)
+    }
+
     /// Checks the settings, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
         if self.steps == 0 || self.batch_size == 0 || self.grid < 2 {

@@ -10,7 +10,7 @@ use ebm_data::read_table;
 use serde::{Deserialize, Serialize};
 
 use super::detector::{Recipe, Session, fit};
-use super::metrics::{auroc, average_precision, by_label};
+use super::metrics::ranking;
 use crate::args::{RunArgs, reached_end};
 
 /// Arguments of `ebm anomaly fit`.
@@ -100,15 +100,8 @@ pub fn run(args: FitArgs) -> Result<()> {
         "alarm threshold {threshold:.4} ({:.1}% of the training rows above it)",
         100.0 * settings.false_alarm
     );
-    if let Some(labels) = &table.labels {
-        let (normal, anomalies) = by_label(&energies, labels);
-        if !normal.is_empty() && !anomalies.is_empty() {
-            println!(
-                "on the training rows (labels not used to fit): AUROC {:.4}, AUPRC {:.4}",
-                auroc(&normal, &anomalies),
-                average_precision(&energies, labels)
-            );
-        }
+    if let Some((roc, prc)) = table.labels.as_deref().and_then(|l| ranking(&energies, l)) {
+        println!("on the training rows (labels not used to fit): AUROC {roc:.4}, AUPRC {prc:.4}");
     }
     println!("detector written to {}", dir.root().display());
     Ok(())
@@ -123,10 +116,7 @@ fn settings(args: &FitArgs, dir: &ebm_train::RunDir) -> Result<FitSettings> {
     if !(args.false_alarm > 0.0 && args.false_alarm < 1.0) {
         bail!("--false-alarm must be in (0, 1), got {}", args.false_alarm);
     }
-    let mut recipe = Recipe::default();
-    recipe.steps = args.steps.unwrap_or(recipe.steps);
-    recipe.weight = args.weight.unwrap_or(recipe.weight);
-    recipe.validate()?;
+    let recipe = Recipe::with(args.steps, args.weight)?;
     let settings = FitSettings {
         data: args.data.clone(),
         label: args.label.clone(),

@@ -2,8 +2,20 @@
 
 pub use crate::score::auroc;
 
+/// AUROC and AUPRC of `energies` against the 0/1 `labels`, or `None` unless both classes are
+/// present.
+pub fn ranking(energies: &[f64], labels: &[u8]) -> Option<(f64, f64)> {
+    let (normal, anomalies) = by_label(energies, labels);
+    (!normal.is_empty() && !anomalies.is_empty()).then(|| {
+        (
+            auroc(&normal, &anomalies),
+            average_precision(energies, labels),
+        )
+    })
+}
+
 /// The energies of the normal rows and of the anomalies, split by the 0/1 labels.
-pub fn by_label(energies: &[f64], labels: &[u8]) -> (Vec<f64>, Vec<f64>) {
+fn by_label(energies: &[f64], labels: &[u8]) -> (Vec<f64>, Vec<f64>) {
     let (mut normal, mut anomalies) = (Vec::new(), Vec::new());
     for (&e, &l) in energies.iter().zip(labels) {
         if l == 1 {
@@ -64,5 +76,7 @@ mod tests {
     fn splits_by_label() {
         let (n, a) = by_label(&[1.0, 2.0, 3.0], &[0, 1, 0]);
         assert_eq!((n, a), (vec![1.0, 3.0], vec![2.0]));
+        assert_eq!(ranking(&[1.0, 2.0, 3.0], &[0, 1, 0]), Some((0.5, 0.5)));
+        assert_eq!(ranking(&[1.0, 2.0], &[0, 0]), None);
     }
 }

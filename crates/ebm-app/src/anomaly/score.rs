@@ -10,7 +10,7 @@ use ebm_core::TabularEnergy;
 use ebm_data::{CsvSchema, read_table};
 
 use super::detector::Detector;
-use super::metrics::{auroc, average_precision, by_label};
+use super::metrics::ranking;
 use crate::args::RunArgs;
 
 /// Arguments of `ebm anomaly score`.
@@ -53,16 +53,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         writeln!(out, "{e},{}", u8::from(alarm(&detector, e)))?;
     }
     out.flush()?;
-    if let Some(labels) = &table.labels {
-        let (normal, anomalies) = by_label(&energies, labels);
-        if !normal.is_empty() && !anomalies.is_empty() {
-            eprintln!(
-                "{} rows: AUROC {:.4}, AUPRC {:.4}",
-                energies.len(),
-                auroc(&normal, &anomalies),
-                average_precision(&energies, labels)
-            );
-        }
+    if let Some((roc, prc)) = table.labels.as_deref().and_then(|l| ranking(&energies, l)) {
+        eprintln!("{} rows: AUROC {roc:.4}, AUPRC {prc:.4}", energies.len());
     }
     Ok(())
 }
