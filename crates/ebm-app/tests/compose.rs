@@ -8,43 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::ebm;
-
-fn data() -> String {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
-    d.to_str().unwrap().to_string()
-}
-
-/// A tiny run of `target` into the run folder `run`: 80 images (64 to train, 16 held out),
-/// batches of 8, 2 sampler steps, `epochs` epochs of 8 steps, at most `max_steps`.
-fn tiny(target: &str, run: &str, epochs: &str, max_steps: Option<&str>) -> Vec<String> {
-    let d = data();
-    let mut args: Vec<&str> = vec![
-        "train-conditional",
-        "--target",
-        target,
-        "--run",
-        run,
-        "--data",
-        &d,
-        "--limit",
-        "80",
-        "--hidden",
-        "4",
-        "--batch-size",
-        "8",
-        "--sampler-steps",
-        "2",
-        "--buffer",
-        "16",
-        "--epochs",
-        epochs,
-    ];
-    if let Some(m) = max_steps {
-        args.extend(["--max-steps", m]);
-    }
-    args.iter().map(|s| s.to_string()).collect()
-}
+use common::{ebm, tiny};
 
 fn run_ok(dir: &Path, args: &[String]) -> String {
     let (ok, text) = ebm(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -5,12 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::ebm;
-
-fn data() -> String {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
-    d.to_str().unwrap().to_string()
-}
+use common::{data, ebm, tiny};
 
 fn train_tiny(dir: &Path) {
     let d = data();
@@ -39,32 +34,8 @@ fn train_tiny(dir: &Path) {
         ],
     );
     assert!(ok, "{text}");
-    let (ok, text) = ebm(
-        dir,
-        &[
-            "train-conditional",
-            "--target",
-            "judge",
-            "--run",
-            "poe/judge",
-            "--data",
-            &d,
-            "--limit",
-            "80",
-            "--hidden",
-            "4",
-            "--batch-size",
-            "8",
-            "--sampler-steps",
-            "2",
-            "--buffer",
-            "16",
-            "--epochs",
-            "1",
-            "--max-steps",
-            "2",
-        ],
-    );
+    let judge = tiny("judge", "poe/judge", "1", Some("2"));
+    let (ok, text) = ebm(dir, &judge.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ok, "{text}");
 }
 

@@ -9,12 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::ebm;
-
-fn data() -> String {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
-    d.to_str().unwrap().to_string()
-}
+use common::{data, ebm};
 
 /// A tiny run of the product's path (the CNN on the CPU kernels, persistent CD, clipped SGLD
 /// with the parallel noise streams, per-epoch data order): 3 epochs of 4 steps.

@@ -25,3 +25,42 @@ pub fn ebm_with_fault(dir: &Path, args: &[&str], fault: Option<&str>) -> (bool, 
     );
     (out.status.success(), text)
 }
+
+/// The embedded digits, `datasets/mnist-4k`.
+#[allow(dead_code)]
+pub fn data() -> String {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
+    d.to_str().unwrap().to_string()
+}
+
+/// The arguments of a tiny `train-conditional` run of `target` into the run folder `run`: 80 images (64 to train, 16 held out),
+/// batches of 8, 2 sampler steps, `epochs` epochs of 8 steps, at most `max_steps`.
+#[allow(dead_code)]
+pub fn tiny(target: &str, run: &str, epochs: &str, max_steps: Option<&str>) -> Vec<String> {
+    let d = data();
+    let mut args: Vec<&str> = vec![
+        "train-conditional",
+        "--target",
+        target,
+        "--run",
+        run,
+        "--data",
+        &d,
+        "--limit",
+        "80",
+        "--hidden",
+        "4",
+        "--batch-size",
+        "8",
+        "--sampler-steps",
+        "2",
+        "--buffer",
+        "16",
+        "--epochs",
+        epochs,
+    ];
+    if let Some(m) = max_steps {
+        args.extend(["--max-steps", m]);
+    }
+    args.iter().map(|s| s.to_string()).collect()
+}
