@@ -184,12 +184,28 @@ fn keep_on_resume<T: PartialEq + Debug>(
     Ok(())
 }
 
-/// The loop of a command's run: resumed when asked, stopped cleanly (with a checkpoint) by Ctrl-C.
+/// The loop of a command's run: resumed when asked, stopped cleanly (with a checkpoint) by
+/// Ctrl-C, its `report.html` refreshed after every epoch, unless the last refresh is younger
+/// than [`REPORT_COST`] times what it took (so reports cost at most ~5% of a run of short
+/// epochs). The command's own hooks are added later, so they run after the refresh: the newest
+/// epoch's pictures reach the next report, and the command writes the final one when it ends.
 pub fn fit_loop<L: Learner>(dir: &RunDir, config: FitConfig, resume: bool) -> Fit<'_, L> {
+    let mut last: Option<(std::time::Instant, std::time::Duration)> = None;
     Fit::new(dir, config)
         .resume(resume)
         .interrupt(Interrupt::on_ctrl_c())
+        .on_epoch(move |_: &L, _| {
+            if last.is_none_or(|(at, took)| at.elapsed() >= took * REPORT_COST) {
+                let start = std::time::Instant::now();
+                crate::report::refresh(dir);
+                last = Some((std::time::Instant::now(), start.elapsed()));
+            }
+            Ok(())
+        })
 }
+
+/// How many times its own cost a report waits before the next refresh.
+pub const REPORT_COST: u32 = 20;
 
 /// Whether the loop reached the run's planned end; if not, says where it stopped and how to go
 /// on.

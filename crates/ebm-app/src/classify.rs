@@ -46,7 +46,16 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
         test.len(),
         t0.elapsed().as_secs_f64()
     );
-    print_confusion(&confusion(&predicted, &truth, k));
+    let table = confusion(&predicted, &truth, k);
+    print_confusion(&table);
+    let json = serde_json::json!({
+        "target": config.target, "held_out": test.len(), "accuracy": acc, "confusion": table,
+    });
+    crate::output::write_text(
+        &dir.file("classify.json"),
+        &serde_json::to_string_pretty(&json)?,
+    )?;
+    crate::report::refresh(&dir);
     Ok(())
 }
 

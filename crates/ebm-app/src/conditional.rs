@@ -71,9 +71,11 @@ pub fn run(args: TrainConditionalArgs) -> Result<()> {
     let outcome =
         fit_loop(&dir, config.fit.clone(), args.fit.resume).run(&mut trainer, &batches)?;
     if !reached_end(&outcome) {
+        crate::report::refresh(&dir);
         return Ok(());
     }
     let summary = finish(&dir, &trainer, &config, &test, &device)?;
+    crate::report::refresh(&dir);
     println!(
         "held-out accuracy of argmin_y E(x, y): {:.4} on {} images; {} steps ({:.0}s this session); wrote {}",
         summary.held_out_accuracy,

@@ -6,7 +6,8 @@
 //! (RBM and AIS likelihoods), `train-conditional`, `classify` and `compose` (conditional energies
 //! and their composition), `tag` (part-of-speech tagging with a linear-chain energy), `anomaly`
 //! (anomaly detection on tables: fit, score a file or a stream, ADBench's benchmark),
-//! `restore-bench` (inpainting and denoising against nearest-neighbour and median baselines).
+//! `restore-bench` (inpainting and denoising against nearest-neighbour and median baselines),
+//! `report` (one HTML page per run), `export` and `import` (weights as safetensors; PyTorch).
 //! Usually driven through `cargo xtask <command>`, which builds this binary in release mode.
 
 mod anomaly;
@@ -18,16 +19,20 @@ mod conditional;
 mod conditional_run;
 mod judge;
 mod output;
+mod plot;
 mod rbm;
+mod report;
 mod restore;
 mod restore_bench;
 mod run;
+mod run_kind;
 mod sample;
 mod sample_target;
 mod score;
 mod tag;
 mod toy;
 mod train;
+mod weights;
 
 use std::process::ExitCode;
 
@@ -86,6 +91,14 @@ enum Command {
     /// Restoration benchmark on held-out digits: masks and noise, kNN and median baselines
     /// against MALA on the conditional energy; PSNR, SSIM, judge agreement, table, JSON, grids.
     RestoreBench(restore_bench::RestoreBenchArgs),
+    /// Write `report.html` into a run folder: settings, training curves, the sample grids of
+    /// every epoch, pictures and evaluation results, in one self-contained page.
+    Report(report::ReportArgs),
+    /// Write a run's network as safetensors, with its kind and settings in the metadata.
+    Export(weights::ExportArgs),
+    /// Make a run folder from weights: a file of `ebm export`, or the UvA tutorial's PyTorch
+    /// `CNNModel` (`--pytorch FILE.pt`).
+    Import(weights::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +119,9 @@ fn main() -> ExitCode {
         Command::Rbm(args) => rbm::run(args),
         Command::Logz(args) => rbm::run_logz(args),
         Command::Anomaly(args) => anomaly::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Export(args) => weights::run_export(args),
+        Command::Import(args) => weights::run_import(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

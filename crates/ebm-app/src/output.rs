@@ -18,6 +18,13 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Res
         .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
+/// Writes `text` to `path` atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |tmp| {
+        std::fs::write(tmp, text).with_context(|| format!("writing {}", tmp.display()))
+    })
+}
+
 /// Host copy of an image batch `[n, c, h, w]` with its dims; an error if the values cannot be
 /// read back as `f32`.
 pub fn host_images(x: Tensor<4>) -> Result<(Vec<f32>, [usize; 4])> {

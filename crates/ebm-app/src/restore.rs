@@ -126,6 +126,7 @@ struct Prepared {
     model: ebm_core::CnnEnergy,
     kernel: AnyKernel,
     out: PathBuf,
+    run: ebm_train::RunDir,
 }
 
 fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
@@ -173,6 +174,7 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
             .clone()
             .unwrap_or_else(|| dir.root().join("restore"))
             .join(sub),
+        run: dir,
     })
 }
 
@@ -218,6 +220,17 @@ fn report(p: &Prepared, what: &str, corrupted: &[f32], restored: &[f32]) -> Resu
         "grid (rows: clean, corrupted, restored): {}",
         path.display()
     );
+    let json = serde_json::json!({
+        "what": what,
+        "images": n,
+        "psnr_corrupted_db": before,
+        "psnr_restored_db": after,
+    });
+    crate::output::write_text(
+        &p.out.join("psnr.json"),
+        &serde_json::to_string_pretty(&json)?,
+    )?;
+    crate::report::refresh(&p.run);
     Ok(())
 }
 

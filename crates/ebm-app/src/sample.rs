@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use burn::tensor::Tensor;
 use clap::Args;
-use ebm_core::SeededRng;
+use ebm_core::{CnnEnergy, SeededRng};
 use ebm_train::buffer::draw_tensor;
-use ebm_train::run_sampler;
+use ebm_train::{SamplerConfig, run_sampler};
 
 use crate::args::RunArgs;
 use crate::output::{host_images, write_grid, write_npy};
@@ -35,6 +35,27 @@ pub struct SampleArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Runs the chains `x` for `steps` steps of `sampler` in `legs` legs; returns where they end
+/// and the snapshots of chain 0 (its start and the end of every leg, `legs + 1` images).
+pub fn run_with_snapshots(
+    sampler: &SamplerConfig,
+    model: &CnnEnergy,
+    mut x: Tensor<4>,
+    steps: usize,
+    legs: usize,
+    rng: &mut SeededRng,
+) -> Result<(Tensor<4>, Vec<f32>)> {
+    let mut strip = host_images(x.clone().slice(0..1))?.0;
+    let mut done = 0;
+    for leg in 0..legs {
+        let n = (steps * (leg + 1)) / legs - done;
+        x = run_sampler(sampler, model, x, n, rng)?.0;
+        done += n;
+        strip.extend(host_images(x.clone().slice(0..1))?.0);
+    }
+    Ok((x, strip))
+}
+
 /// Runs `ebm sample`: writes `sample-grid.png`, `sample.npy` and `trajectory.png`.
 pub fn run(args: SampleArgs) -> Result<()> {
     if args.n == 0 || args.steps == 0 || args.snapshots == 0 {
@@ -53,17 +74,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
         &mut rng,
         &device,
     );
-    // The chain is run in `snapshots` legs; after each, item 0 is kept for the strip.
-    let mut strip = Vec::new();
     let legs = args.snapshots.min(args.steps);
-    let mut done = 0;
-    strip.extend(host_images(x.clone().slice(0..1))?.0);
-    for leg in 0..legs {
-        let steps = (args.steps * (leg + 1)) / legs - done;
-        x = run_sampler(&spec.train.sampler, &frozen, x, steps, &mut rng)?.0;
-        done += steps;
-        strip.extend(host_images(x.clone().slice(0..1))?.0);
-    }
+    let strip;
+    (x, strip) = run_with_snapshots(&spec.train.sampler, &frozen, x, args.steps, legs, &mut rng)?;
     let (values, dims) = host_images(x)?;
     let cols = (args.n as f64).sqrt().ceil() as usize;
     write_grid(&out.join("sample-grid.png"), &values, dims, cols, 2)?;

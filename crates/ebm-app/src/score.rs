@@ -160,6 +160,9 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     }
     let mut rng = SeededRng::new(args.seed);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let mut summary = vec![serde_json::json!({
+        "set": path.display().to_string(), "n": inliers.len(), "mean_energy": mean(&inliers),
+    })];
     println!(
         "{:<28} {:>8} {:>12} {:>8}",
         "set", "n", "mean energy", "AUROC"
@@ -182,12 +185,18 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             mean(&e),
             auroc(&inliers, &e)
         );
+        summary.push(serde_json::json!({
+            "set": name, "n": n, "mean_energy": mean(&e), "auroc": auroc(&inliers, &e),
+        }));
     }
     let out = args.out.unwrap_or_else(|| dir.root().join("scores.csv"));
     write_atomic(&out, |tmp| {
         std::fs::write(tmp, &csv).with_context(|| format!("writing {}", tmp.display()))
     })?;
     println!("energies: {}", out.display());
+    let json = serde_json::to_string_pretty(&serde_json::json!({ "sets": summary }))?;
+    crate::output::write_text(&out.with_file_name("score.json"), &json)?;
+    crate::report::refresh(&dir);
     Ok(())
 }
 

@@ -60,10 +60,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 .map_err(|e| TrainError::hook(format!("pictures of epoch {epoch}"), e))
         })
         .run(&mut trainer, &batches)?;
-    if !reached_end(&outcome) {
-        return Ok(());
+    if reached_end(&outcome) {
+        write_final_samples(&dir, &trainer, &device, &config)?;
     }
-    write_final_samples(&dir, &trainer, &device, &config)
+    crate::report::refresh(&dir);
+    Ok(())
 }
 
 /// The run's settings: saved (`--resume`), from `--config`, or the defaults, with the flags
@@ -102,20 +103,26 @@ fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
             probe.height
         );
     }
+    let model = ModelSpec {
+        channels: probe.channels,
+        image_size: probe.height,
+        hidden: 32,
+    };
+    Ok(default_config(model, data))
+}
+
+/// The default recipe (the tutorial's, at learning rate 5e-4, 45 epochs) for `model` on `data`.
+pub fn default_config(model: ModelSpec, data: std::path::PathBuf) -> ImageRunConfig {
     let mut train = TrainConfig::uva_images();
     train.optimizer.lr = 5e-4;
-    Ok(ImageRunConfig {
-        model: ModelSpec {
-            channels: probe.channels,
-            image_size: probe.height,
-            hidden: 32,
-        },
+    ImageRunConfig {
+        model,
         data,
         limit: None,
         fresh_steps: 256,
         train,
         fit: FitConfig::new(42, 128, 45),
-    })
+    }
 }
 
 fn read_images(path: &std::path::Path) -> Result<ImageSet> {
@@ -157,7 +164,36 @@ fn write_epoch_grids(
     )
 }
 
-/// The final fresh samples as `samples.npy` and `samples.png`.
+/// One fresh chain's trajectory, 8 snapshots over the fresh-chain steps, as `trajectory.png`.
+fn write_trajectory(
+    dir: &RunDir,
+    trainer: &Trainer<4, CnnEnergy>,
+    device: &Device,
+    config: &ImageRunConfig,
+    rng: &mut SeededRng,
+) -> Result<()> {
+    let [c, h, w] = config.model.item_dims();
+    let x = ebm_train::buffer::draw_tensor(&config.train.init, [1, c, h, w], rng, device);
+    let frozen = burn::module::Module::valid(trainer.model());
+    let legs = 8.min(config.fresh_steps.max(1));
+    let (_, strip) = crate::sample::run_with_snapshots(
+        &config.train.sampler,
+        &frozen,
+        x,
+        config.fresh_steps,
+        legs,
+        rng,
+    )?;
+    write_grid(
+        &dir.file("trajectory.png"),
+        &strip,
+        [legs + 1, c, h, w],
+        legs + 1,
+        3,
+    )
+}
+
+/// The final fresh samples as `samples.npy` and `samples.png`, and a chain's trajectory.
 fn write_final_samples(
     dir: &RunDir,
     trainer: &Trainer<4, CnnEnergy>,
@@ -169,6 +205,7 @@ fn write_final_samples(
     let (values, dims) = host_images(fresh)?;
     write_npy(&dir.file("samples.npy"), &values, &dims)?;
     write_grid(&dir.file("samples.png"), &values, dims, 8, 2)?;
+    write_trajectory(dir, trainer, device, config, &mut rng)?;
     println!(
         "done: {} steps; final samples in {}",
         trainer.steps_done(),

@@ -70,6 +70,13 @@ fn fit_score_and_stream() {
     );
     assert!(ok, "{out}");
     assert!(out.contains("alarm threshold"), "{out}");
+    let expect = [
+        "trained by `ebm anomaly fit`",
+        "data-title=\"gap f(noise) - f(data)\"",
+        "fit.json",
+        "train_auroc",
+    ];
+    common::check_report(&dir.path().join("runs/det"), &expect);
     // A second fit into the same folder is refused and leaves the run's settings as they were.
     let config = std::fs::read_to_string(dir.path().join("runs/det/config.json")).unwrap();
     let (ok, out) = ebm(

@@ -15,7 +15,124 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
     sample(dir, &run);
     score(dir, &run);
     restore(dir, &run);
+    report(&run);
+    weights(dir);
     refusals(dir);
+}
+
+/// The report of the run holds the training curves, every epoch's grids, the trajectory and
+/// what `score`, `denoise` and `inpaint` measured, and passes in a browser; a damaged copy is
+/// caught (the negative control of the browser check).
+fn report(run: &Path) {
+    let expect = [
+        "trained by `ebm train`",
+        "data-title=\"loss (metrics.jsonl)\"",
+        "data-title=\"gap E- - E+\"",
+        "data-title=\"seconds per step\"",
+        "epoch 2",
+        "trajectory.png",
+        "score.json",
+        "auroc",
+        "restore/denoise/psnr.json",
+        "psnr_restored_db",
+    ];
+    common::check_report(run, &expect);
+    if let Some((verdict, _)) = common::self_check(&common::broken_copy(&run.join("report.html"))) {
+        for problem in ["damaged", "blank plot empty", "console error: deliberate"] {
+            assert!(
+                verdict.contains(problem),
+                "`{problem}` not caught: {verdict}"
+            );
+        }
+    }
+}
+
+/// Export as safetensors and import into a new run: the same energies.
+fn weights(dir: &Path) {
+    let (ok, text) = ebm(
+        dir,
+        &["export", "--run", "runs/tiny", "--out", "tiny.safetensors"],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = ebm(
+        dir,
+        &[
+            "import",
+            "--safetensors",
+            "tiny.safetensors",
+            "--run",
+            "back",
+        ],
+    );
+    assert!(ok, "{text}");
+    let scores = |run: &str| {
+        let (ok, text) = ebm(
+            dir,
+            &["score", "--run", run, "--limit", "8", "--outliers", "noise"],
+        );
+        assert!(ok, "{text}");
+        std::fs::read_to_string(dir.join("runs").join(run).join("scores.csv")).unwrap()
+    };
+    assert_eq!(
+        scores("tiny"),
+        scores("back"),
+        "the imported run scores as the exported one"
+    );
+    let (ok, text) = ebm(
+        dir,
+        &[
+            "import",
+            "--safetensors",
+            "tiny.safetensors",
+            "--run",
+            "back",
+        ],
+    );
+    assert!(!ok && text.contains("already holds a run"), "{text}");
+    pytorch(dir);
+}
+
+/// The UvA tutorial's PyTorch weights import into a run that the commands take; files that are
+/// not the tutorial's network are errors naming them.
+fn pytorch(dir: &Path) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uva");
+    let pt = fixtures.join("cnn.pt");
+    let (ok, text) = ebm(
+        dir,
+        &["import", "--pytorch", pt.to_str().unwrap(), "--run", "uva"],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = ebm(dir, &["sample", "--run", "uva", "--n", "2", "--steps", "2"]);
+    assert!(ok, "{text}");
+    let not_pt = fixtures.join("inputs.npy");
+    let (ok, text) = ebm(
+        dir,
+        &[
+            "import",
+            "--pytorch",
+            not_pt.to_str().unwrap(),
+            "--run",
+            "x",
+        ],
+    );
+    assert!(
+        !ok && text.contains("inputs.npy") && !text.contains("panicked"),
+        "{text}"
+    );
+    let (ok, text) = ebm(
+        dir,
+        &[
+            "import",
+            "--safetensors",
+            pt.to_str().unwrap(),
+            "--run",
+            "y",
+        ],
+    );
+    assert!(
+        !ok && text.contains("cnn.pt") && !text.contains("panicked"),
+        "{text}"
+    );
 }
 
 fn lines(path: &Path) -> usize {

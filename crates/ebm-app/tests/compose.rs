@@ -47,6 +47,13 @@ fn check_classify(dir: &Path) {
         text.contains("accuracy of argmin_y E(x, y) on 16 held-out images"),
         "{text}"
     );
+    let expect = [
+        "trained by `ebm train-conditional`",
+        "classify.json",
+        "accuracy",
+        "buffer.png",
+    ];
+    common::check_report(&dir.join("poe/digit"), &expect);
     let (ok, text) = ebm(dir, &["classify", "--run", "poe/even"]);
     assert!(ok && text.contains("`even`"), "{text}");
     let (ok, text) = ebm(dir, &["classify", "--run", "poe/nothing"]);

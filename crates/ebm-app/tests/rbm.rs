@@ -66,6 +66,13 @@ fn rbm_train_writes_a_run_and_logz_reports_the_held_out_log_likelihood() {
     // 12 filters of 28x28 in 10 columns, 2-pixel borders, drawn 2x.
     assert_eq!(filters.width(), (10 * 30 + 2) * 2);
     logz_reports_the_likelihood(dir, &run);
+    let expect = [
+        "trained by `ebm rbm train`",
+        "filters.png",
+        "logz.json",
+        "log_z",
+    ];
+    common::check_report(&run, &expect);
 
     // Stopped after 4 steps and resumed (only the length of the run changes): the same model.
     let (ok, out) = ebm(dir, &train_args(data.to_str().unwrap(), "cut", "4"));

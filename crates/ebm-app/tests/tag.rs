@@ -74,6 +74,12 @@ fn train_three(dir: &Path) {
         );
         let dev = std::fs::read_to_string(run.join("dev.jsonl")).unwrap();
         assert_eq!(dev.lines().count(), 6, "{dev}");
+        let expect = [
+            "trained by `ebm tag train`",
+            "data-title=\"dev accuracy\"",
+            "summary.json",
+        ];
+        common::check_report(&run, &expect);
         let acc = json(&run.join("summary.json"))["best_dev_accuracy"]
             .as_f64()
             .unwrap();

@@ -117,8 +117,9 @@ fn toy_writes_plots_metrics_and_a_table() {
     assert!(ok, "{text}");
     let out = dir.join("runs/out");
     for f in [
-        "density.png",
-        "samples.png",
+        "density.svg",
+        "samples.svg",
+        "report.html",
         "samples.npy",
         "metrics.json",
         "config.json",
@@ -126,8 +127,15 @@ fn toy_writes_plots_metrics_and_a_table() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing: {text}");
     }
-    let img = image::open(out.join("density.png")).unwrap();
-    assert_eq!((img.width(), img.height()), (512, 512));
+    let expect = [
+        "trained by `ebm toy`",
+        "data-title=\"acceptance\"",
+        "density.svg",
+        "nll_ebm",
+    ];
+    common::check_report(&out, &expect);
+    let svg = std::fs::read_to_string(out.join("density.svg")).unwrap();
+    assert!(svg.contains("data:image/png;base64,") && svg.contains("density p(x)"));
     let metrics = json(&out.join("metrics.json"));
     for key in [
         "nll_ebm",

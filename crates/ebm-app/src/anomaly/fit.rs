@@ -87,6 +87,7 @@ pub fn run(args: FitArgs) -> Result<()> {
     };
     let (mut detector, energy, outcome) = fit(&table, &settings.recipe, settings.seed, &session)?;
     if !reached_end(&outcome) {
+        crate::report::refresh(&dir);
         return Ok(());
     }
     let energies = energy.score_rows(&table.values)?;
@@ -100,9 +101,22 @@ pub fn run(args: FitArgs) -> Result<()> {
         "alarm threshold {threshold:.4} ({:.1}% of the training rows above it)",
         100.0 * settings.false_alarm
     );
+    let mut summary = serde_json::json!({
+        "rows": table.rows,
+        "columns": table.cols,
+        "threshold": threshold,
+        "false_alarm": settings.false_alarm,
+    });
     if let Some((roc, prc)) = table.labels.as_deref().and_then(|l| ranking(&energies, l)) {
         println!("on the training rows (labels not used to fit): AUROC {roc:.4}, AUPRC {prc:.4}");
+        summary["train_auroc"] = roc.into();
+        summary["train_auprc"] = prc.into();
     }
+    crate::output::write_text(
+        &dir.file("fit.json"),
+        &serde_json::to_string_pretty(&summary)?,
+    )?;
+    crate::report::refresh(&dir);
     println!("detector written to {}", dir.root().display());
     Ok(())
 }

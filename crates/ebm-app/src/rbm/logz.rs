@@ -108,6 +108,7 @@ pub fn run_logz(args: LogzArgs) -> Result<()> {
     r.mean_neg_free_energy = ll.mean + r.log_z;
     r.seconds = t0.elapsed().as_secs_f64();
     write_json(&dir.file("logz.json"), &r)?;
+    crate::report::refresh(&dir);
     print_report(
         &r,
         &config.train.method(),

@@ -88,11 +88,13 @@ pub fn train(args: RbmTrainArgs) -> Result<()> {
     let outcome =
         fit_loop(&dir, config.fit.clone(), args.fit.resume).run(&mut trainer, &batches)?;
     if !reached_end(&outcome) {
+        crate::report::refresh(&dir);
         return Ok(());
     }
     let rbm = trainer.model().valid();
     write_filters(&dir.file("filters.png"), &rbm, split.height, split.width)?;
     write_samples(&dir, &rbm, &split, config.train.seed, &device)?;
+    crate::report::refresh(&dir);
     println!(
         "done: {} steps; filters in {}, held-out log-likelihood with `ebm logz --run {}`",
         trainer.steps_done(),

@@ -130,7 +130,9 @@ pub fn run(args: RestoreBenchArgs) -> Result<()> {
         &results,
         bench.test.image_len(),
         dims3(&bench.test),
-    )
+    )?;
+    crate::report::refresh(&dir);
+    Ok(())
 }
 
 /// What the bench restores, against what, and how.

@@ -13,6 +13,8 @@ mod data;
 mod eval;
 mod raw;
 mod run;
+
+pub use run::{TagRunConfig, load_run};
 mod train;
 
 use anyhow::Result;

@@ -328,6 +328,7 @@ fn finish(
         train_seconds: state.elapsed_seconds,
     };
     write_json(&dir.file("summary.json"), &summary)?;
+    crate::report::refresh(dir);
     if stopped != Stopped::Finished {
         println!("stopped at step {}: continue with --resume", state.step);
     }

@@ -1,6 +1,6 @@
 //! Evaluating a trained toy run exactly: the held-out NLL of the EBM by quadrature beside a
 //! Gaussian KDE fitted on the same training points, the unbiased MMD² between model samples and
-//! held-out points, and the outputs (`density.png`, `samples.png`, `samples.npy`,
+//! held-out points, and the outputs (`density.svg`, `samples.svg`, `samples.npy`,
 //! `metrics.json`).
 
 use anyhow::{Context, Result};
@@ -11,9 +11,9 @@ use ebm_train::eval::{default_bandwidths, eval_half_width, points_tensor};
 use ebm_train::{Kde, MeanSe, NegativeConfig, RunDir, TrainConfig, Trainer, exact_nll, mmd};
 use serde::Serialize;
 
-use super::plot::{write_density_png, write_scatter_png};
 use super::train::{Seeds, ToyRunConfig, points_at};
-use crate::output::{write_atomic, write_npy};
+use crate::output::{write_atomic, write_npy, write_text};
+use crate::plot::landscape::{Field, heat_map_svg, scatter_svg};
 
 /// What one toy run measured (written as `metrics.json`).
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +141,38 @@ fn model_samples(
         .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))
 }
 
+/// The paths of 3 chains of the training sampler from its initial distribution over
+/// `sample_steps` steps (100 points each at most), for the density picture. Seeded apart from
+/// the samples, which they leave unchanged.
+fn trajectories(
+    frozen: &MlpEnergy,
+    c: &ToyRunConfig,
+    device: &Device,
+) -> Result<Vec<Vec<[f64; 2]>>> {
+    let mut rng = SeededRng::new(Seeds::of(c.seed).samples ^ 0x7261_6a65);
+    let chains = 3;
+    let mut x = ebm_train::buffer::draw_tensor(&c.train.init, [chains, 2], &mut rng, device);
+    let legs = c.sample_steps.clamp(1, 100);
+    let mut paths: Vec<Vec<[f64; 2]>> = (0..chains).map(|_| Vec::with_capacity(legs + 1)).collect();
+    let mut done = 0;
+    for leg in 0..=legs {
+        if leg > 0 {
+            let n = c.sample_steps * leg / legs - done;
+            x = ebm_train::run_sampler(&c.train.sampler, frozen, x, n, &mut rng)?.0;
+            done += n;
+        }
+        let v = x
+            .clone()
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        for (path, p) in paths.iter_mut().zip(v.chunks_exact(2)) {
+            path.push([f64::from(p[0]), f64::from(p[1])]);
+        }
+    }
+    Ok(paths)
+}
+
 /// Evaluates the trained run and writes its outputs into `dir`; `timing` is (train seconds,
 /// seconds of the command so far).
 pub fn evaluate(
@@ -162,8 +194,20 @@ pub fn evaluate(
     let mmd = mmd(&samples[..n_mmd], &p.test[..n_mmd])?;
     write_npy(&dir.file("samples.npy"), &samples_f32, &[samples.len(), 2])?;
     let density = n.exact.normalisation.density();
-    write_density_png(&dir.file("density.png"), &density, c.grid, n.half, &samples)?;
-    write_scatter_png(&dir.file("samples.png"), n.half, &p.test, &samples)?;
+    let field = Field {
+        values: &density,
+        points: c.grid,
+        half: n.half,
+    };
+    let title = format!("{}: model density, samples and 3 chains' paths", c.dataset);
+    let paths = trajectories(&frozen, c, device)?;
+    let svg = heat_map_svg(&title, "density p(x)", field, &samples, &paths)?;
+    write_text(&dir.file("density.svg"), &svg)?;
+    let title = format!("{}: held-out data and model samples", c.dataset);
+    write_text(
+        &dir.file("samples.svg"),
+        &scatter_svg(&title, n.half, &p.test, &samples)?,
+    )?;
     let metrics = ToyMetrics {
         dataset: c.dataset.clone(),
         steps: c.steps,

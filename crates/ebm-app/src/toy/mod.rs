@@ -8,19 +8,20 @@
 //! ([`eval`]): the held-out NLL of the EBM exactly by quadrature on a box from the data; the
 //! held-out NLL of a Gaussian KDE fitted on the same training points; the unbiased MMD²
 //! (median-heuristic Gaussian kernel) between model samples and held-out points; pictures
-//! ([`plot`]).
+//! (`crate::plot::landscape`).
 //!
 //! ```text
 //! runs/toy-<set>/     (or runs/toy/<set>/ for `--dataset all`, with table.md beside)
 //!   config.json       ToyRunConfig: sizes, seed, recipe, loop
 //!   metrics.jsonl     one line per parameter step
 //!   checkpoints/      step-XXXXXXXX/ (model, optimiser, RNG) and `latest`
-//!   density.png  samples.png  samples.npy  metrics.json
+//!   density.svg  samples.svg  samples.npy  metrics.json
 //! ```
 
 mod eval;
-mod plot;
 mod train;
+
+pub use train::{ToyRunConfig, build_model};
 
 use std::time::Instant;
 
@@ -33,7 +34,7 @@ use ebm_train::{RunDir, Stopped, Trainer};
 use crate::args::{FitArgs, RunArgs};
 use crate::output::write_atomic;
 use eval::{Points, ToyMetrics, to_f64};
-use train::{Seeds, ToyRunConfig};
+use train::Seeds;
 
 /// Arguments of `ebm toy`. On `--resume` the saved settings hold; a flag that differs from
 /// them is an error naming it.
@@ -182,6 +183,7 @@ fn run_one(
             "{set}: stopped at step {} of {}: continue with --resume",
             state.step, c.steps
         );
+        crate::report::refresh(dir);
         return Ok(None);
     }
     let m = eval::evaluate(
@@ -196,6 +198,7 @@ fn run_one(
         "{set}: NLL EBM {:.3} KDE {:.3} (h {:.3}) MMD² {:.5} edge mass {:.1e}, {:.0} s",
         m.nll_ebm, m.nll_kde, m.kde_bandwidth, m.mmd2, m.edge_mass, m.wall_seconds
     );
+    crate::report::refresh(dir);
     Ok(Some(m))
 }
 

@@ -75,7 +75,7 @@ pub struct Fit<'a, L> {
     resume: bool,
     interrupt: Interrupt,
     progress: bool,
-    on_epoch: Option<EpochHook<'a, L>>,
+    on_epoch: Vec<EpochHook<'a, L>>,
     validate: Option<Validator<'a, L>>,
     fault: Option<Fault>,
 }
@@ -89,7 +89,7 @@ impl<'a, L: Learner> Fit<'a, L> {
             resume: false,
             interrupt: Interrupt::new(),
             progress: true,
-            on_epoch: None,
+            on_epoch: Vec::new(),
             validate: None,
             fault: Fault::from_env(),
         }
@@ -114,9 +114,10 @@ impl<'a, L: Learner> Fit<'a, L> {
         self
     }
 
-    /// Runs `hook(learner, epoch)` after every epoch (1-based), e.g. to draw samples.
+    /// Runs `hook(learner, epoch)` after every epoch (1-based), e.g. to draw samples; hooks
+    /// run in the order they were added.
     pub fn on_epoch(mut self, hook: impl FnMut(&L, usize) -> Result<(), TrainError> + 'a) -> Self {
-        self.on_epoch = Some(Box::new(hook));
+        self.on_epoch.push(Box::new(hook));
         self
     }
 
@@ -267,7 +268,7 @@ impl<'a, L: Learner> Fit<'a, L> {
                     .save(state.step, &*state, |dir| learner.save(dir))?;
             }
         }
-        if let Some(hook) = self.on_epoch.as_mut() {
+        for hook in &mut self.on_epoch {
             hook(learner, epoch)?;
         }
         Ok(())
