@@ -81,6 +81,7 @@ fn restore_bench_writes_table_json_and_grids() {
         for m in [
             "corrupted",
             "kNN (k=",
+            "energy-weighted kNN (tau=",
             "energy: posterior mean",
             "energy: min energy",
         ] {
@@ -97,14 +98,17 @@ fn restore_bench_writes_table_json_and_grids() {
     assert!((0.0..=1.0).contains(&agree), "{json}");
     // `--init auto`: a choice on validation digits for the masks, fixed for the noise cases.
     let start = |i: usize| json["cases"][i]["start"].as_str().unwrap().to_string();
-    assert!(["knn", "neighbours"].contains(&start(0).as_str()), "{json}");
+    assert!(
+        ["knn", "neighbours", "weighted"].contains(&start(0).as_str()),
+        "{json}"
+    );
     assert_eq!((start(3), start(4)), ("corrupted".into(), "knn".into()));
-    // The grid: ten columns (one per digit), rows clean, corrupted, kNN, mean, min energy and
-    // two chains = 7 rows of 28x28 at scale 2 with a 2-pixel border.
+    // The grid: ten columns (one per digit), rows clean, corrupted, kNN, weighted kNN, mean,
+    // min energy and two chains = 8 rows of 28x28 at scale 2 with a 2-pixel border.
     let img = image::open(out.join("bottom.png")).unwrap();
     assert_eq!(
         (img.width(), img.height()),
-        ((10 * 30 + 2) * 2, (7 * 30 + 2) * 2)
+        ((10 * 30 + 2) * 2, (8 * 30 + 2) * 2)
     );
 
     for (flag, value) in [

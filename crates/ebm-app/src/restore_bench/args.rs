@@ -13,9 +13,12 @@ use crate::args::RunArgs;
 /// Where the chains start.
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum, Serialize)]
 pub enum Init {
-    /// `corrupted` for Gaussian noise, `knn` for salt and pepper; for a mask, `knn` or
-    /// `neighbours`, whichever restores `--start-val` validation digits with the higher PSNR.
+    /// `corrupted` for Gaussian noise, `knn` for salt and pepper; for a mask, `knn`,
+    /// `neighbours` or `weighted`, whichever restores `--start-val` validation digits with the
+    /// highest PSNR.
     Auto,
+    /// At the energy-weighted mean of the nearest training images' completions.
+    Weighted,
     /// Chain `c` at the completion by the image's `c`-th nearest training image alone.
     Neighbours,
     /// At the kNN completion (plus `--init-noise` on the free pixels).

@@ -11,6 +11,8 @@
 //!   the k nearest; for noise, the projection on all pixels), `k` chosen on a validation split
 //!   of the training images ([`knn`]);
 //! * for noise, the 3x3 median filter;
+//! * the energy weighing the nearest images' completions by their Boltzmann factors, its
+//!   temperature chosen on the validation split ([`weighted`]);
 //! * the energy: MALA on the conditional energy with the known pixels clamped ([`posterior`],
 //!   [`sampler`]), as a posterior mean over chains and as the minimum-energy draw.
 //!
@@ -27,6 +29,7 @@ mod report;
 mod sampler;
 #[cfg(test)]
 mod test_energy;
+mod weighted;
 
 use std::time::Instant;
 
@@ -43,6 +46,7 @@ use knn::{Bank, choose_k, median3};
 use posterior::Posterior;
 use report::{CaseResult, JudgeScores, Method, write_outputs};
 use sampler::{repeat_chains, sample};
+use weighted::{Candidates, choose_tau};
 
 use crate::conditional_run::{SPLIT_SEED, load_split};
 use crate::judge::Judge;
@@ -198,18 +202,34 @@ impl Bench<'_> {
             len,
         };
         let knn = bank.complete(&y.values, &weights, &keep, k);
+        let val = Candidates::new(
+            &vbank,
+            (&yv.values, &wv, &kv),
+            k,
+            self.prior,
+            dims3(&self.val),
+            &self.device,
+        )?;
+        let tau = choose_tau(&val, &self.val.images);
+        let weighted = self.candidates(&bank, &y, (&weights, &keep), k)?.mean(tau);
         let mut methods = vec![
             self.method("corrupted", &y.values)?,
             self.method(&format!("kNN (k={k})"), &knn)?,
+            self.method(&format!("energy-weighted kNN (tau={tau:e})"), &weighted)?,
         ];
-        let mut grid_rows = vec![self.test.images.clone(), y.values.clone(), knn.clone()];
+        let mut grid_rows = vec![
+            self.test.images.clone(),
+            y.values.clone(),
+            knn.clone(),
+            weighted,
+        ];
         if !case.is_inpainting() {
             let median = median3(&y.values, self.test.height, self.test.width);
             methods.push(self.method("median 3x3", &median)?);
             grid_rows.push(median);
         }
-        let init = self.resolve_init(case, k, &mut rng)?;
-        let start = self.start(init, &y, (&bank, &weights, &keep, k), &mut rng);
+        let init = self.resolve_init(case, (k, tau), &mut rng)?;
+        let start = self.start(init, &y, (&bank, &weights, &keep), (k, tau), &mut rng)?;
         let restored = self.energy_restore(&self.test, case, &y, start, &mut rng)?;
         methods.push(self.method("energy: posterior mean", &restored.mean)?);
         methods.push(self.method("energy: min energy", &restored.min_energy)?);
@@ -234,29 +254,55 @@ impl Bench<'_> {
         Ok((result, grid))
     }
 
+    /// The energy-weighted candidates of the corrupted images `y` from `bank`.
+    fn candidates(
+        &self,
+        bank: &Bank<'_>,
+        y: &Corrupted,
+        (weights, keep): (&[f32], &[f32]),
+        k: usize,
+    ) -> Result<Candidates> {
+        let dims = [self.test.channels, self.test.height, self.test.width];
+        Candidates::new(
+            bank,
+            (&y.values, weights, keep),
+            k,
+            self.prior,
+            dims,
+            &self.device,
+        )
+    }
+
     /// The chains' start for `init` (resolved, not `Auto`), `[chains, n, ...]`; `knn` holds the
-    /// bank, weights, kept pixels and `k` of the kNN completion.
+    /// bank, weights and kept pixels of the kNN completion, `(k, tau)` its `k` and the weighted
+    /// completion's temperature.
     fn start(
         &self,
         init: Init,
         y: &Corrupted,
-        knn: (&Bank<'_>, &[f32], &[f32], usize),
+        knn: (&Bank<'_>, &[f32], &[f32]),
+        (k, tau): (usize, f64),
         rng: &mut SeededRng,
-    ) -> Vec<f32> {
-        let (bank, weights, keep, k) = knn;
+    ) -> Result<Vec<f32>> {
+        let (bank, weights, keep) = knn;
         let chains = self.args.chains;
-        match init {
+        Ok(match init {
             Init::Corrupted => y.values.repeat(chains),
             Init::Neighbours => bank.neighbours(&y.values, weights, keep, chains),
             Init::Noise => rng.uniform_vec(y.values.len() * chains, -1.0, 1.0),
+            Init::Weighted => self
+                .candidates(bank, y, (weights, keep), k)?
+                .mean(tau)
+                .repeat(chains),
             Init::Auto | Init::Knn => bank.complete(&y.values, weights, keep, k).repeat(chains),
-        }
+        })
     }
 
     /// The start `--init auto` means for `case`: the noisy image for Gaussian noise, the kNN
-    /// completion for salt and pepper, and for a mask whichever of the kNN completion and the
-    /// single neighbours gives the higher posterior-mean PSNR on `--start-val` validation digits.
-    fn resolve_init(&self, case: Case, k: usize, rng: &mut SeededRng) -> Result<Init> {
+    /// completion for salt and pepper, and for a mask whichever of the kNN completion, the single
+    /// neighbours and the energy-weighted completion gives the highest posterior-mean PSNR on
+    /// `--start-val` validation digits.
+    fn resolve_init(&self, case: Case, k_tau: (usize, f64), rng: &mut SeededRng) -> Result<Init> {
         match (self.args.init, case) {
             (Init::Auto, Case::Gaussian(_)) => return Ok(Init::Corrupted),
             (Init::Auto, Case::SaltPepper(_)) => return Ok(Init::Knn),
@@ -272,8 +318,8 @@ impl Bench<'_> {
             len,
         };
         let mut best = (f64::NEG_INFINITY, Init::Knn);
-        for init in [Init::Knn, Init::Neighbours] {
-            let start = self.start(init, &y, (&bank, &weights, &keep, k), rng);
+        for init in [Init::Knn, Init::Neighbours, Init::Weighted] {
+            let start = self.start(init, &y, (&bank, &weights, &keep), k_tau, rng)?;
             let r = self.energy_restore(set, case, &y, start, rng)?;
             let (psnr, _) = metrics::batch_quality(&r.mean, &set.images, dims3(set));
             if psnr > best.0 {

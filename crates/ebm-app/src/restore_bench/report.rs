@@ -156,7 +156,7 @@ pub fn write_outputs(
     }
     println!("\n{md}");
     println!(
-        "table: {}; JSON: {}; grids (columns: digits 0-9; rows: clean, corrupted, kNN, [median], \
+        "table: {}; JSON: {}; grids (columns: digits 0-9; rows: clean, corrupted, kNN, weighted kNN, [median], \
          posterior mean, min energy, then one row per chain): {}/<case>.png",
         out.join("results.md").display(),
         out.join("results.json").display(),
