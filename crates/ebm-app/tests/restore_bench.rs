@@ -111,6 +111,11 @@ fn restore_bench_writes_table_json_and_grids() {
         ((10 * 30 + 2) * 2, (8 * 30 + 2) * 2)
     );
 
+    refusals(dir);
+}
+
+/// Bad flags are errors naming them.
+fn refusals(dir: &std::path::Path) {
     for (flag, value) in [
         ("--cases", "diagonal"),
         ("--keep", "999"),
