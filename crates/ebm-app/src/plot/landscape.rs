@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use plotters::prelude::*;
 
 use super::lines::{palette, short};
-use super::{drawing, encode_png, png_data_uri};
+use super::{Chart2d, draw_legend, drawing, encode_png, png_data_uri};
 
 /// A scalar field on a `points x points` grid over `[-half, half]^2`, row-major with rows in
 /// increasing `y`.
@@ -84,17 +84,7 @@ pub fn heat_map_svg(
             .build_cartesian_2d(-h..h, -h..h)
             .map_err(drawing)?;
         chart.plotting_area().fill(&PLACEHOLDER).map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_desc("x1")
-            .y_desc("x2")
-            .x_label_formatter(&|v| short(*v))
-            .y_label_formatter(&|v| short(*v))
-            .draw()
-            .map_err(drawing)?;
+        square_axes(&mut chart, false)?;
         let cyan = RGBColor(0, 220, 255);
         let inside = |p: &&[f64; 2]| p[0].abs() < h && p[1].abs() < h;
         chart
@@ -162,6 +152,24 @@ where
     Ok(())
 }
 
+/// The axes `x1` and `x2` of a 2-D picture, with a light grid when `grid`.
+fn square_axes<'a, DB: DrawingBackend + 'a>(chart: &mut Chart2d<'a, DB>, grid: bool) -> Result<()> {
+    let mut mesh = chart.configure_mesh();
+    if grid {
+        mesh.light_line_style(RGBColor(240, 240, 240));
+    } else {
+        mesh.disable_mesh();
+    }
+    mesh.label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .x_desc("x1")
+        .y_desc("x2")
+        .x_label_formatter(&|v| short(*v))
+        .y_label_formatter(&|v| short(*v))
+        .draw()
+        .map_err(drawing)
+}
+
 /// Replaces the placeholder rectangle of `svg` by an `<image>` of `href` at the same place.
 fn splice_image(svg: String, href: &str) -> Result<String> {
     let marker = "fill=\"#010203\"";
@@ -205,17 +213,7 @@ pub fn scatter_svg(
             .y_label_area_size(44)
             .build_cartesian_2d(-h..h, -h..h)
             .map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(240, 240, 240))
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .x_desc("x1")
-            .y_desc("x2")
-            .x_label_formatter(&|v| short(*v))
-            .y_label_formatter(&|v| short(*v))
-            .draw()
-            .map_err(drawing)?;
+        square_axes(&mut chart, true)?;
         let grey = RGBColor(160, 160, 160);
         let red = palette(2);
         for (points, colour, name) in [
@@ -234,14 +232,7 @@ pub fn scatter_svg(
                 .label(name)
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(drawing)?;
+        draw_legend(&mut chart)?;
         root.present().map_err(drawing)?;
     }
     Ok(svg)

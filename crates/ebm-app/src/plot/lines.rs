@@ -4,7 +4,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use super::drawing;
+use super::{draw_legend, drawing};
 
 /// One named curve of `(x, y)` points; non-finite `y` values are skipped.
 #[derive(Debug, Clone)]
@@ -112,14 +112,7 @@ impl LineChart {
                     }
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(200, 200, 200))
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(drawing)?;
+            draw_legend(&mut chart)?;
             root.present().map_err(drawing)?;
         }
         Ok(svg)
