@@ -126,7 +126,8 @@ pub fn palette(i: usize) -> RGBColor {
 }
 
 /// Whether a series is long and noisy enough to be drawn as a moving average over the raw
-/// values (a schedule such as the learning rate, with few distinct values, is not).
+/// values (a schedule such as the learning rate, with at most [`SCHEDULE_VALUES`] distinct
+/// values, is not).
 fn noisy(points: &[(f64, f64)]) -> bool {
     if points.len() <= SMOOTH_ABOVE {
         return false;
@@ -134,8 +135,11 @@ fn noisy(points: &[(f64, f64)]) -> bool {
     let mut ys: Vec<u64> = points.iter().map(|p| p.1.to_bits()).collect();
     ys.sort_unstable();
     ys.dedup();
-    ys.len() > points.len() / 10
+    ys.len() > SCHEDULE_VALUES
 }
+
+/// The most distinct values a series drawn as it is (a schedule) has.
+const SCHEDULE_VALUES: usize = 64;
 
 fn finite(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     points

@@ -123,7 +123,7 @@ pub fn charts(rows: &[Row], source: &str) -> Vec<LineChart> {
     }
     for key in keys.iter().filter(|k| !used.contains(k)) {
         let title = match key.as_str() {
-            "seconds" => "seconds per step".to_string(),
+            "seconds" if source == "metrics.jsonl" => "seconds per step".to_string(),
             "grad_norm" => "gradient norm".to_string(),
             "lr" => "learning rate".to_string(),
             other => other.replace('_', " "),
