@@ -22,6 +22,7 @@
 //! | [`mass`] | [`InverseMass`] (identity, diagonal, dense) and its windowed estimate [`MassEstimator`] |
 //! | [`spec`] | [`KernelSpec`]: any kernel as serialisable data or a word (`mala:eps=0.1`), built by [`KernelSpec::build`] |
 //! | [`any`] | [`AnyKernel`]: the kernel a spec builds, a [`Kernel`] that dispatches to the one inside |
+//! | [`tempering`] | [`ReplicaExchange`]: parallel tempering over any kernel and energy, on a [`Ladder`] of temperatures, with exchange statistics ([`SwapInfo`]) |
 //! | [`adaptation`] | dual-averaging step-size adaptation, shared or per chain |
 //! | [`warmup`] | windowed warm-up as Stan's: step size, then the mass matrix in doubling windows ([`Windows`]) |
 //! | [`diagnostics`] | rank-normalised split R-hat, bulk ESS, two-sample KS test (host `f64`) |
@@ -49,6 +50,7 @@ pub mod runner;
 pub mod rwm;
 pub mod sgld;
 pub mod spec;
+pub mod tempering;
 pub mod ula;
 pub mod warmup;
 
@@ -70,5 +72,6 @@ pub use runner::{AdaptConfig, Progress, RunConfig, RunOutput, RunReport, run};
 pub use rwm::Rwm;
 pub use sgld::Sgld;
 pub use spec::KernelSpec;
+pub use tempering::{Ladder, ReplicaExchange, SwapInfo, TemperingState};
 pub use ula::Ula;
 pub use warmup::Windows;
