@@ -54,16 +54,14 @@ fn weights(dir: &Path) {
         &["export", "--run", "runs/tiny", "--out", "tiny.safetensors"],
     );
     assert!(ok, "{text}");
-    let (ok, text) = ebm(
-        dir,
-        &[
-            "import",
-            "--safetensors",
-            "tiny.safetensors",
-            "--run",
-            "back",
-        ],
-    );
+    let import = [
+        "import",
+        "--safetensors",
+        "tiny.safetensors",
+        "--run",
+        "back",
+    ];
+    let (ok, text) = ebm(dir, &import);
     assert!(ok, "{text}");
     let scores = |run: &str| {
         let (ok, text) = ebm(
@@ -78,16 +76,7 @@ fn weights(dir: &Path) {
         scores("back"),
         "the imported run scores as the exported one"
     );
-    let (ok, text) = ebm(
-        dir,
-        &[
-            "import",
-            "--safetensors",
-            "tiny.safetensors",
-            "--run",
-            "back",
-        ],
-    );
+    let (ok, text) = ebm(dir, &import);
     assert!(!ok && text.contains("already holds a run"), "{text}");
     pytorch(dir);
 }
