@@ -118,6 +118,8 @@ fn chromium(browser: &str, profile: &Path, url: &str, extra: &[String]) -> (Stri
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
+            // Containers often give /dev/shm only 64 MB.
+            "--disable-dev-shm-usage",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args([
