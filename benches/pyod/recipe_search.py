@@ -96,9 +96,10 @@ class Marg:
             out += lp
         return out
 
-def nce_m(Xtr, Xte, seed, h=64, layers=2, steps=1000, bs=256, lr=1e-3, wd=1e-4, bwf=1.0, mix=1.0, eps=0.0, S=5.0, norm=0):
-    d = Xtr.shape[1]; M = Marg(Xtr, bwf); Me = Marg(Xtr, bwf, eps=eps, S=S)
-    key = jax.random.PRNGKey(seed); ps = init(key, d, h, layers)
+def fit_nce(Xtr, M, seed, steps, h, layers, bs, lr, wd):
+    """The MLP f of log p = log q - f fitted by NCE against the noise M (its samples); returns
+    its parameters."""
+    ps = init(jax.random.PRNGKey(seed), Xtr.shape[1], h, layers)
     opt = optax.adamw(lr, weight_decay=wd); st = opt.init(ps)
     rng = np.random.default_rng(seed)
     @jax.jit
@@ -109,6 +110,11 @@ def nce_m(Xtr, Xte, seed, h=64, layers=2, steps=1000, bs=256, lr=1e-3, wd=1e-4, 
     for t in range(steps):
         xb = Xtr[rng.integers(0, len(Xtr), bs)]; zb = M.sample(rng, bs)
         ps, st, l = step(ps, st, jnp.array(xb, jnp.float32), jnp.array(zb, jnp.float32))
+    return ps
+
+def nce_m(Xtr, Xte, seed, h=64, layers=2, steps=1000, bs=256, lr=1e-3, wd=1e-4, bwf=1.0, mix=1.0, eps=0.0, S=5.0, norm=0):
+    M = Marg(Xtr, bwf); Me = Marg(Xtr, bwf, eps=eps, S=S)
+    ps = fit_nce(Xtr, M, seed, steps, h, layers, bs, lr, wd)
     if norm:
         mtr = -Me.logq(Xtr); ftr = np.array(mlp(ps, jnp.array(Xtr, jnp.float32)))
         sp = (lambda v: np.std(v)) if norm == 1 else (lambda v: np.subtract(*np.percentile(v, [75, 25])))
@@ -191,18 +197,7 @@ def tail(Xtr, Xte, seed, mix=0.0, steps=1000, kde=0.0):
     return e
 
 def nce_f(Xtr, Xte, seed, steps, h=64, layers=2, bs=256, lr=1e-3, wd=1e-4):
-    d = Xtr.shape[1]; M = Marg(Xtr)
-    ps = init(jax.random.PRNGKey(seed), d, h, layers)
-    opt = optax.adamw(lr, weight_decay=wd); st = opt.init(ps)
-    rng = np.random.default_rng(seed)
-    @jax.jit
-    def step(ps, st, xb, zb):
-        def loss(ps):
-            return jnp.mean(jax.nn.softplus(-mlp(ps, xb))) + jnp.mean(jax.nn.softplus(mlp(ps, zb)))
-        l, g = jax.value_and_grad(loss)(ps); u, st = opt.update(g, st, ps); return optax.apply_updates(ps, u), st, l
-    for t in range(steps):
-        xb = Xtr[rng.integers(0, len(Xtr), bs)]; zb = M.sample(rng, bs)
-        ps, st, l = step(ps, st, jnp.array(xb, jnp.float32), jnp.array(zb, jnp.float32))
+    ps = fit_nce(Xtr, Marg(Xtr), seed, steps, h, layers, bs, lr, wd)
     return np.array(mlp(ps, jnp.array(Xte, jnp.float32)))
 
 def margonly(Xtr, Xte, seed, bwf=1.0, eps=0.0, S=5.0):

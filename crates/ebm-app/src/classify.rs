@@ -51,10 +51,7 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
     let json = serde_json::json!({
         "target": config.target, "held_out": test.len(), "accuracy": acc, "confusion": table,
     });
-    crate::output::write_text(
-        &dir.file("classify.json"),
-        &serde_json::to_string_pretty(&json)?,
-    )?;
+    crate::output::write_json(&dir.file("classify.json"), &json)?;
     crate::report::refresh(&dir);
     Ok(())
 }

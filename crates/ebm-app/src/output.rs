@@ -25,6 +25,11 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
     })
 }
 
+/// Writes `value` as pretty JSON to `path`, atomically.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    write_text(path, &serde_json::to_string_pretty(value)?)
+}
+
 /// Host copy of an image batch `[n, c, h, w]` with its dims; an error if the values cannot be
 /// read back as `f32`.
 pub fn host_images(x: Tensor<4>) -> Result<(Vec<f32>, [usize; 4])> {

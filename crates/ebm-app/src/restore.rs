@@ -226,10 +226,7 @@ fn report(p: &Prepared, what: &str, corrupted: &[f32], restored: &[f32]) -> Resu
         "psnr_corrupted_db": before,
         "psnr_restored_db": after,
     });
-    crate::output::write_text(
-        &p.out.join("psnr.json"),
-        &serde_json::to_string_pretty(&json)?,
-    )?;
+    crate::output::write_json(&p.out.join("psnr.json"), &json)?;
     crate::report::refresh(&p.run);
     Ok(())
 }

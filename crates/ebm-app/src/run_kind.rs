@@ -92,15 +92,8 @@ impl RunKind {
 
 /// The run's `config.json` as JSON; an error naming the file when it is missing or damaged.
 pub fn read_config_value(dir: &RunDir) -> Result<Value> {
-    let path = dir.config_path();
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "reading {} (is {} a run folder?)",
-            path.display(),
-            dir.root().display()
-        )
-    })?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+    dir.read_config()
+        .with_context(|| format!("reading the settings of {}", dir.root().display()))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use burn::tensor::Tensor;
 use clap::Args;
-use ebm_core::{CnnEnergy, SeededRng};
+use ebm_core::{Energy, SeededRng};
 use ebm_train::buffer::draw_tensor;
 use ebm_train::{SamplerConfig, run_sampler};
 
@@ -36,22 +36,29 @@ pub struct SampleArgs {
 }
 
 /// Runs the chains `x` for `steps` steps of `sampler` in `legs` legs; returns where they end
-/// and the snapshots of chain 0 (its start and the end of every leg, `legs + 1` images).
-pub fn run_with_snapshots(
+/// and the snapshots of its first `rows` chains (at the start and the end of every leg,
+/// `legs + 1` snapshots of `rows` chains each, flattened).
+pub fn run_with_snapshots<const D: usize, E: Energy<D> + ?Sized>(
     sampler: &SamplerConfig,
-    model: &CnnEnergy,
-    mut x: Tensor<4>,
-    steps: usize,
-    legs: usize,
+    model: &E,
+    mut x: Tensor<D>,
+    (steps, legs, rows): (usize, usize, usize),
     rng: &mut SeededRng,
-) -> Result<(Tensor<4>, Vec<f32>)> {
-    let mut strip = host_images(x.clone().slice(0..1))?.0;
+) -> Result<(Tensor<D>, Vec<f32>)> {
+    let snapshot = |x: &Tensor<D>| {
+        x.clone()
+            .narrow(0, 0, rows)
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .map_err(|e| anyhow::anyhow!("reading chains back from the device: {e:?}"))
+    };
+    let mut strip = snapshot(&x)?;
     let mut done = 0;
     for leg in 0..legs {
         let n = (steps * (leg + 1)) / legs - done;
         x = run_sampler(sampler, model, x, n, rng)?.0;
         done += n;
-        strip.extend(host_images(x.clone().slice(0..1))?.0);
+        strip.extend(snapshot(&x)?);
     }
     Ok((x, strip))
 }
@@ -76,7 +83,13 @@ pub fn run(args: SampleArgs) -> Result<()> {
     );
     let legs = args.snapshots.min(args.steps);
     let strip;
-    (x, strip) = run_with_snapshots(&spec.train.sampler, &frozen, x, args.steps, legs, &mut rng)?;
+    (x, strip) = run_with_snapshots(
+        &spec.train.sampler,
+        &frozen,
+        x,
+        (args.steps, legs, 1),
+        &mut rng,
+    )?;
     let (values, dims) = host_images(x)?;
     let cols = (args.n as f64).sqrt().ceil() as usize;
     write_grid(&out.join("sample-grid.png"), &values, dims, cols, 2)?;

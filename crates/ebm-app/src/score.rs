@@ -194,8 +194,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         std::fs::write(tmp, &csv).with_context(|| format!("writing {}", tmp.display()))
     })?;
     println!("energies: {}", out.display());
-    let json = serde_json::to_string_pretty(&serde_json::json!({ "sets": summary }))?;
-    crate::output::write_text(&out.with_file_name("score.json"), &json)?;
+    let json = serde_json::json!({ "sets": summary });
+    crate::output::write_json(&out.with_file_name("score.json"), &json)?;
     crate::report::refresh(&dir);
     Ok(())
 }

@@ -180,8 +180,7 @@ fn write_trajectory(
         &config.train.sampler,
         &frozen,
         x,
-        config.fresh_steps,
-        legs,
+        (config.fresh_steps, legs, 1),
         rng,
     )?;
     write_grid(

@@ -112,10 +112,7 @@ pub fn run(args: FitArgs) -> Result<()> {
         summary["train_auroc"] = roc.into();
         summary["train_auprc"] = prc.into();
     }
-    crate::output::write_text(
-        &dir.file("fit.json"),
-        &serde_json::to_string_pretty(&summary)?,
-    )?;
+    crate::output::write_json(&dir.file("fit.json"), &summary)?;
     crate::report::refresh(&dir);
     println!("detector written to {}", dir.root().display());
     Ok(())

@@ -11,9 +11,14 @@ use base64::Engine;
 
 /// A PNG as a `data:` URI, for inlining into SVG and HTML.
 pub fn png_data_uri(png: &[u8]) -> String {
+    data_uri("image/png", png)
+}
+
+/// `bytes` of type `mime` as a `data:` URI.
+pub fn data_uri(mime: &str, bytes: &[u8]) -> String {
     format!(
-        "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(png)
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
     )
 }
 

@@ -13,8 +13,9 @@ use ebm_mcmc::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Split, load_run, load_split, to_tensor, write_json};
+use super::{Split, load_run, load_split, to_tensor};
 use crate::args::RunArgs;
+use crate::output::write_json;
 
 /// Arguments of `ebm logz`.
 #[derive(Debug, Args)]

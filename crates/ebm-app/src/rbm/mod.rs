@@ -15,7 +15,7 @@
 mod logz;
 mod train;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -148,13 +148,4 @@ pub fn load_run(dir: &RunDir, device: &Device) -> Result<(RbmRunConfig, Rbm)> {
     let rbm = ebm_train::load_rbm(&ckpt, device)
         .with_context(|| format!("loading the RBM of {}", dir.root().display()))?;
     Ok((config, rbm))
-}
-
-/// Writes a JSON report atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    Ok(ebm_train::fit::durable::write_atomic(
-        path,
-        text.as_bytes(),
-    )?)
 }

@@ -20,7 +20,7 @@ const MAX_ROWS: usize = 80;
 const MAX_ARRAY: usize = 12;
 
 /// One line of a `*.jsonl` file: its numeric fields.
-type Row = BTreeMap<String, f64>;
+pub type Row = BTreeMap<String, f64>;
 
 /// The numeric fields of every line of a JSON-lines file (a line that does not parse, such as
 /// one cut short by a crash, is skipped).

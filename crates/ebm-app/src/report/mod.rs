@@ -13,13 +13,12 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use base64::Engine;
 use clap::Args;
 use ebm_train::RunDir;
 
 use crate::output::write_text;
 use crate::run_kind::{RunKind, read_config_value};
-use collect::{EpochGrids, Picture, charts, evaluation_files, flatten, pictures, read_jsonl};
+use collect::{EpochGrids, Picture, Row, charts, evaluation_files, flatten, pictures, read_jsonl};
 use html::{HEAD, SCRIPT, escape, key_value_table, markdown};
 
 /// Arguments of `ebm report`.
@@ -93,7 +92,7 @@ pub fn write(dir: &RunDir) -> Result<PathBuf> {
 }
 
 /// One line: the kind of run and how far it got.
-fn summary(kind: Option<RunKind>, metrics: &[std::collections::BTreeMap<String, f64>]) -> String {
+fn summary(kind: Option<RunKind>, metrics: &[Row]) -> String {
     let mut parts = vec![match kind {
         Some(k) => format!("trained by `ebm {}`", k.command()),
         None => "not a training run".to_string(),
@@ -116,10 +115,7 @@ fn summary(kind: Option<RunKind>, metrics: &[std::collections::BTreeMap<String, 
     parts.join(" · ")
 }
 
-fn curves_section(
-    root: &Path,
-    metrics: &[std::collections::BTreeMap<String, f64>],
-) -> Result<String> {
+fn curves_section(root: &Path, metrics: &[Row]) -> Result<String> {
     let mut html = String::from("<h2 id=curves>Training curves</h2>");
     let mut sources = vec![("metrics.jsonl".to_string(), metrics.to_vec())];
     for entry in std::fs::read_dir(root)
@@ -163,10 +159,7 @@ fn data_uri(path: &Path) -> Result<String> {
     } else {
         "image/png"
     };
-    Ok(format!(
-        "data:{mime};base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    ))
+    Ok(crate::plot::data_uri(mime, &bytes))
 }
 
 fn epochs_section(epochs: &EpochGrids) -> Result<String> {

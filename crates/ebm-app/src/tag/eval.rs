@@ -13,8 +13,9 @@ use ebm_train::RunDir;
 use serde::Serialize;
 
 use super::data::{DataArgs, read_sentences};
-use super::run::{LoadedRun, Summary, load_run, read_json, write_json};
+use super::run::{LoadedRun, Summary, load_run, read_json};
 use crate::args::RunArgs;
+use crate::output::write_json;
 
 /// Arguments of `ebm tag eval`.
 #[derive(Debug, Args)]

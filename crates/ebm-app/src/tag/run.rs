@@ -20,8 +20,6 @@ use ebm_tag::{Objective, Tagger, TaggerConfig, TrainSettings, Vocab, load_model}
 use ebm_train::{FitConfig, RunDir};
 use serde::{Deserialize, Serialize};
 
-use crate::output::write_atomic;
-
 /// Every setting of a tagging run, and the vocabularies the model was built on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TagRunConfig {
@@ -63,14 +61,6 @@ pub struct Summary {
     pub stopped: String,
     /// Seconds of training over every session.
     pub train_seconds: f64,
-}
-
-/// Writes `value` as pretty JSON to `path`, atomically.
-pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    write_atomic(path, |tmp| {
-        std::fs::write(tmp, &text).with_context(|| format!("writing {}", tmp.display()))
-    })
 }
 
 /// Reads JSON from `path`; the error names the file.

@@ -16,8 +16,9 @@ use ebm_train::{
 use serde::Serialize;
 
 use super::data::{DataArgs, read_sentences, sample_sentences};
-use super::run::{Summary, TagRunConfig, read_run_config, write_json};
+use super::run::{Summary, TagRunConfig, read_run_config};
 use crate::args::{FitArgs, RunArgs, fit_loop, set_flag};
+use crate::output::write_json;
 
 /// Arguments of `ebm tag train`. On `--resume` the saved settings hold; a flag that differs
 /// from them is an error naming it.

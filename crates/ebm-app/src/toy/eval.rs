@@ -151,26 +151,24 @@ fn trajectories(
 ) -> Result<Vec<Vec<[f64; 2]>>> {
     let mut rng = SeededRng::new(Seeds::of(c.seed).samples ^ 0x7261_6a65);
     let chains = 3;
-    let mut x = ebm_train::buffer::draw_tensor(&c.train.init, [chains, 2], &mut rng, device);
+    let x = ebm_train::buffer::draw_tensor(&c.train.init, [chains, 2], &mut rng, device);
     let legs = c.sample_steps.clamp(1, 100);
-    let mut paths: Vec<Vec<[f64; 2]>> = (0..chains).map(|_| Vec::with_capacity(legs + 1)).collect();
-    let mut done = 0;
-    for leg in 0..=legs {
-        if leg > 0 {
-            let n = c.sample_steps * leg / legs - done;
-            x = ebm_train::run_sampler(&c.train.sampler, frozen, x, n, &mut rng)?.0;
-            done += n;
-        }
-        let v = x
-            .clone()
-            .into_data()
-            .try_to_vec_as::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        for (path, p) in paths.iter_mut().zip(v.chunks_exact(2)) {
-            path.push([f64::from(p[0]), f64::from(p[1])]);
-        }
-    }
-    Ok(paths)
+    let sampler = &c.train.sampler;
+    let (_, strip) = crate::sample::run_with_snapshots(
+        sampler,
+        frozen,
+        x,
+        (c.sample_steps, legs, chains),
+        &mut rng,
+    )?;
+    // The strip is snapshot-major, `[legs + 1][chains][2]`; a path is one chain's column.
+    let point = |s: usize, i: usize| {
+        let o = (s * chains + i) * 2;
+        [f64::from(strip[o]), f64::from(strip[o + 1])]
+    };
+    Ok((0..chains)
+        .map(|i| (0..=legs).map(|s| point(s, i)).collect())
+        .collect())
 }
 
 /// Evaluates the trained run and writes its outputs into `dir`; `timing` is (train seconds,
