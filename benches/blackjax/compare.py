@@ -28,14 +28,19 @@ NUTS suite (``--suite nuts``): our ``ebm sample-target --sampler nuts --adapt di
 from this script, its draws read back and diagnosed here with the same numpy code) against
 blackjax's ``nuts`` after ``window_adaptation``, vmapped over chains (blackjax adapts every chain
 on its own: its own step size and mass; ours pools the warm-up draws of all chains into one mass
-and one step size), on ``illcond:d=100``, ``funnel:d=10`` (centred, both sides), ``banana`` and
-``logreg`` (the thyroid table, standardised, prior N(0, 2.5^2 I)), same chains, warm-up and
-draws; compilation and warm-up excluded from the time on both sides. ESS/grad divides the min
+and one step size, or with ``--per-chain`` adapts each chain on its own too), both starting the
+adaptation at step size 1 (blackjax's ``initial_step_size`` default), on ``illcond:d=100``,
+``funnel:d=10`` (centred, both sides), ``banana`` and ``logreg`` (the thyroid table,
+standardised, prior N(0, 2.5^2 I)), same chains, warm-up and draws; compilation and warm-up excluded from the time on both sides. ESS/grad divides the min
 bulk ESS by the leapfrog steps of the sampling phase summed over chains (each chain's own tree:
 the ``num_integration_steps`` of blackjax, the ``leapfrog / step`` of ours)::
 
     /tmp/bjx/bin/python benches/blackjax/compare.py --suite nuts --chains 64 --warmup 1000 \
-        --draws 1000 --ebm target/release/ebm
+        --draws 1000 --ebm target/release/ebm [--per-chain] [--seeds 1 2 3 ...]
+
+With ``--seeds`` every target runs once per seed on both sides and a summary gives the mean and
+sd over seeds of ESS/s and ESS/grad and their ratio, ours over blackjax: min bulk ESS on the
+banana and the funnel varies by a factor of 3 from seed to seed, so one seed cannot compare them.
 """
 
 import argparse
@@ -250,8 +255,8 @@ def nuts_targets(data_path):
     }
 
 
-def blackjax_nuts(name, logdensity, d, args):
-    key = jax.random.key(args.seed)
+def blackjax_nuts(name, logdensity, d, args, seed):
+    key = jax.random.key(seed)
     k_init, k_warm, k_draw = jax.random.split(key, 3)
     x0 = jax.random.normal(k_init, (args.chains, d), dtype=jnp.float32)
     diag = args.adapt == "diag"
@@ -283,24 +288,26 @@ def blackjax_nuts(name, logdensity, d, args):
     _, (pos, steps, div, acc) = jax.block_until_ready(sample_c(states, params, k_draw))
     seconds = time.perf_counter() - t0
     x = np.swapaxes(np.asarray(pos), 0, 1)
-    report(name, "blackjax", x, float(np.asarray(steps, dtype=np.float64).sum()), seconds,
-           int(np.asarray(div).sum()), float(np.asarray(acc).mean()),
-           float(np.mean(np.asarray(params["step_size"]))))
+    return report(name, "blackjax", x, float(np.asarray(steps, dtype=np.float64).sum()), seconds,
+                  int(np.asarray(div).sum()), float(np.asarray(acc).mean()),
+                  float(np.mean(np.asarray(params["step_size"]))))
 
 
-def ours_nuts(name, args):
+def ours_nuts(name, args, seed):
     out = f"/tmp/ebm-nuts-{name.replace(':', '_').replace('=', '')}.npy"
     cmd = [args.ebm, "sample-target", "--target", name, "--sampler", "nuts", "--adapt", args.adapt,
            "--chains", str(args.chains), "--warmup", str(args.warmup), "--draws", str(args.draws),
-           "--seed", str(args.seed), "--out", out] + (["--per-chain"] if args.per_chain else [])
+           "--seed", str(seed), "--step-size", "1", "--out", out]
+    cmd += ["--per-chain"] if args.per_chain else []
     text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     field = {line[:17].strip(): line[17:].strip() for line in text.splitlines()}
     seconds = float(field["sampling time"].split()[0])
     steps = float(field["leapfrog / step"]) * args.chains * args.draws
     div = int(field["divergences"].split()[0])
-    report(name, "ours", np.load(out), steps, seconds, div, float(field["acceptance (mean)"]),
-           float(field["step size"]))
+    row = report(name, "ours", np.load(out), steps, seconds, div,
+                 float(field["acceptance (mean)"]), float(field["step size"]))
     print("  ours: " + " ".join(cmd), flush=True)
+    return row
 
 
 def report(name, impl, x, grads, seconds, divergences, acc, step):
@@ -312,6 +319,22 @@ def report(name, impl, x, grads, seconds, divergences, acc, step):
         f"ESS/grad {ess.min() / grads:.3e}",
         flush=True,
     )
+    return {"ess_s": ess.min() / seconds, "ess_grad": ess.min() / grads, "rhat": rh.max()}
+
+
+def summarise(name, rows):
+    """Mean ± sd over seeds of ESS/s and ESS/grad per implementation, and ours / blackjax."""
+    def stat(impl, key):
+        v = np.array([r[key] for r in rows[impl]])
+        return v.mean(), (v.std(ddof=1) if len(v) > 1 else 0.0)
+
+    for impl in rows:
+        (s, ss), (g, gs) = stat(impl, "ess_s"), stat(impl, "ess_grad")
+        print(f"{name:<14} {impl:<8} over {len(rows[impl])} seeds: ESS/s {s:9.1f} ± {ss:7.1f}  "
+              f"ESS/grad {g:.3e} ± {gs:.1e}", flush=True)
+    ratio = {k: stat("ours", k)[0] / stat("blackjax", k)[0] for k in ("ess_s", "ess_grad")}
+    print(f"{name:<14} ours / blackjax: ESS/s {ratio['ess_s']:.2f}x  "
+          f"ESS/grad {ratio['ess_grad']:.2f}x", flush=True)
 
 
 def nuts_suite(args):
@@ -322,8 +345,11 @@ def nuts_suite(args):
     for name, (logdensity, d) in nuts_targets(args.data).items():
         if args.targets and name not in args.targets:
             continue
-        ours_nuts(name, args)
-        blackjax_nuts(name, logdensity, d, args)
+        rows = {"ours": [], "blackjax": []}
+        for seed in args.seeds or [args.seed]:
+            rows["ours"].append(ours_nuts(name, args, seed))
+            rows["blackjax"].append(blackjax_nuts(name, logdensity, d, args, seed))
+        summarise(name, rows)
 
 
 def main():
@@ -340,6 +366,8 @@ def main():
     p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seeds", type=int, nargs="*", default=[],
+                   help="nuts suite: run every target with each seed and summarise over them")
     p.add_argument("--ess", choices=["numpy", "blackjax"], default="numpy")
     p.add_argument(
         "--step",

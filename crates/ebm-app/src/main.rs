@@ -59,7 +59,7 @@ enum Command {
     Denoise(restore::DenoiseArgs),
     /// Fill in missing pixels by Langevin descent with the observed ones held fixed.
     Inpaint(restore::InpaintArgs),
-    /// Run one MCMC kernel (rwm, mala, hmc, ula) on an analytic benchmark target; write the
+    /// Run one MCMC kernel (rwm, mala, hmc, nuts, ula) on an analytic benchmark target; write the
     /// draws as .npy and print acceptance, bulk ESS, R-hat and ESS per second.
     SampleTarget(sample_target::SampleTargetArgs),
     /// Train an MLP energy on a 2-D toy set (or `all`) and evaluate it exactly: held-out NLL by

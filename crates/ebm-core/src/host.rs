@@ -30,7 +30,9 @@ pub type ItemWeight<'a> = dyn Fn(usize, f32) -> f32 + Sync + 'a;
 
 /// The CPU fast paths of an [`Energy`] of rank `D`: the same results as its tensor methods, on
 /// host memory and without the autodiff tape.
-pub trait HostEnergy<const D: usize> {
+///
+/// `Sync`, so that samplers can evaluate chains on several threads (NUTS on the CPU does).
+pub trait HostEnergy<const D: usize>: Sync {
     /// [`Energy::energy_and_grad`] on host memory: `x` holds the batch row-major with shape
     /// `dims`; out come the energies `[N]` and the gradient in `x`'s layout.
     ///

@@ -16,7 +16,9 @@
 //!   conditional energies `E(x, y) = -logit_y(x)` ([`ConditionalNet`], [`ClassEnergy`],
 //!   [`LabelEnergy`]) and classification by energy ([`neural::classify`](mod@neural::classify)) ([`neural`]).
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
-//!   mixture, banana, funnel, double well, and temperature as a wrapper ([`analytic`]).
+//!   mixture, banana, funnel, double well, and temperature as a wrapper; Bayesian logistic
+//!   regression. The diagonal Gaussian, banana, funnel and logistic regression also have a
+//!   [`HostEnergy`] path, one row at a time without tensors ([`analytic`]).
 //! - Energies of table rows: robust standardisation, the product of marginal KDEs and its
 //!   product with a neural dependency expert ([`TabularEnergy`]) ([`tabular`]).
 //! - Exact `log Z`, density and NLL in 1-D and 2-D by quadrature ([`quadrature`]).
@@ -28,6 +30,7 @@ pub mod analytic;
 pub mod device;
 pub mod energy;
 pub mod error;
+mod fast_math;
 pub mod host;
 pub mod module_energy;
 pub mod neural;

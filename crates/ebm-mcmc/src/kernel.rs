@@ -203,6 +203,14 @@ impl StepSize {
         }
     }
 
+    /// Chain `i`'s step size (the shared one, or `v[i]`).
+    pub fn of_chain(&self, i: usize) -> f64 {
+        match self {
+            StepSize::Shared(h) => *h,
+            StepSize::PerChain(v) => v[i],
+        }
+    }
+
     /// The step size of each of `n` chains as a tensor `[n]`.
     pub(crate) fn per_chain_tensor(&self, n: usize, device: &burn::tensor::Device) -> Tensor<1> {
         match self {

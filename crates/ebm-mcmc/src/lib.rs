@@ -16,9 +16,9 @@
 //! | [`rwm`] | [`Rwm`]: random-walk Metropolis-Hastings, `x' = x + sigma z` |
 //! | [`ula`] | [`Ula`]: unadjusted Langevin, `x' = x - eps dE/dx + sqrt(2 eps) z` (biased) |
 //! | [`sgld`] | [`Sgld`]: clipped SGLD as image EBMs use it (a biased heuristic) |
-//! | [`mala`] | [`Mala`]: Metropolis-adjusted Langevin, optionally preconditioned by a mass matrix (exact) |
+//! | [`mala`] | [`Mala`]: Metropolis-adjusted Langevin, optionally preconditioned by a mass matrix (exact); on the CPU in two fused passes for energies with a host path |
 //! | [`hmc`] | [`Hmc`]: Hamiltonian Monte Carlo, leapfrog, mass matrix, jittered length (exact) |
-//! | [`nuts`] | [`Nuts`]: the No-U-Turn Sampler, batched (multinomial, generalised U-turn, divergences) |
+//! | [`nuts`] | [`Nuts`]: the No-U-Turn Sampler, batched (multinomial, generalised U-turn, divergences); on the CPU, chain by chain in parallel for energies with a host path |
 //! | [`mass`] | [`InverseMass`] (identity, diagonal, dense) and its windowed estimate [`MassEstimator`] |
 //! | [`spec`] | [`KernelSpec`]: any kernel as serialisable data or a word (`mala:eps=0.1`), built by [`KernelSpec::build`] |
 //! | [`any`] | [`AnyKernel`]: the kernel a spec builds, a [`Kernel`] that dispatches to the one inside |
@@ -40,11 +40,14 @@ pub mod diagnostics;
 pub mod error;
 pub mod gibbs;
 pub mod hmc;
+mod host_metric;
 pub mod kernel;
 pub mod mala;
+mod mala_host;
 pub mod mass;
 mod metric_cache;
 pub mod nuts;
+mod nuts_host;
 mod nuts_transition;
 pub mod runner;
 pub mod rwm;

@@ -27,8 +27,12 @@
 //! space; a proposal whose `log alpha` is NaN is rejected. The energy and gradient of the current
 //! state are cached, so a step costs exactly one `energy_and_grad` call (at the proposal). The
 //! default adaptation target is 0.574 (Roberts and Rosenthal 1998).
+//!
+//! On the CPU (`flex`), for an energy with a host path ([`Energy::host`]), the step runs on host
+//! memory (`mala_host.rs`): the same random numbers and the same decisions, in two passes
+//! over the batch instead of some fifteen tensor operations.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
@@ -85,11 +89,20 @@ impl<const D: usize> Kernel<D> for Mala {
         state: ChainState<D>,
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo) {
+        if state.position.device() == Device::flex()
+            && let Some(host) = energy.host()
+            && let Some(next) = crate::mala_host::step(&self.eps, &self.mass, host, &state, rng)
+        {
+            return next;
+        }
         let (state, grad) = state.with_grad(energy);
         let dims = state.position.dims();
         let device = state.position.device();
         let metric = self.metric.get(&self.mass, &device);
-        let z: Tensor<D> = rng.normal(dims, &device);
+        let z = Tensor::<D>::from_data(
+            TensorData::new(rng.normal_vec_parallel(dims.iter().product()), dims),
+            &device,
+        );
         let x = state.position.clone();
         let x_new = x.clone() - self.eps.scale(metric.velocity(grad), |h| h)
             + self

@@ -35,8 +35,13 @@
 //! stopped in the first half (one host read of a flag per doubling and per subtree of at least 4
 //! steps). On targets where chains need similar depths (after mass adaptation, the usual case)
 //! the waste is small; on a funnel it is the price of batching.
+//!
+//! **On the CPU, chain by chain.** When the chains live on the CPU (`flex`) and the energy has
+//! a host path ([`Energy::host`]; the analytic energies have one), the transition runs on host
+//! memory instead (`nuts_host.rs`): each chain builds its own tree, in parallel, and none
+//! waits for another or computes a gradient after it stopped. Same law, different random draws.
 
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::{Bool, Device, Tensor};
 use ebm_core::{Energy, SeededRng};
 
 use crate::error::McmcError;
@@ -311,6 +316,12 @@ impl<const D: usize> Kernel<D> for Nuts {
         state: ChainState<D>,
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo, Option<TrajectoryInfo>) {
+        if state.position.device() == Device::flex()
+            && let Some(host) = energy.host()
+            && let Some(next) = crate::nuts_host::transition(self, host, &state, rng)
+        {
+            return next;
+        }
         crate::nuts_transition::transition(self, energy, state, rng)
     }
 
@@ -325,6 +336,16 @@ impl Nuts {
             &self.eps,
             self.max_depth,
             self.metric.get(&self.mass, device),
+            self.divergence_threshold,
+        )
+    }
+
+    /// The parts of the kernel the host transition (`nuts_host.rs`) reads.
+    pub(crate) fn host_parts(&self) -> (&StepSize, usize, &InverseMass, f64) {
+        (
+            &self.eps,
+            self.max_depth,
+            &self.mass,
             self.divergence_threshold,
         )
     }

@@ -155,8 +155,9 @@ impl WarmUp {
                 target_accept: None,
                 mass: self.kind,
             });
-            let current = kernel.step_size().clone();
-            self.step_size = StepSizeAdapter::new(self.scope, &current, self.chains, self.target)?;
+            let averaged = self.step_size.final_step_size();
+            kernel.set_step_size(averaged.clone())?;
+            self.step_size = StepSizeAdapter::new(self.scope, &averaged, self.chains, self.target)?;
         }
         Ok(())
     }

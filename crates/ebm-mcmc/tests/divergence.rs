@@ -69,7 +69,11 @@ fn hmc_reports_divergences_only_for_a_step_size_far_too_large() {
             &out.report.accept_rate[..4]
         );
     }
-    assert_eq!(counts, vec![chains * draws, 0]);
+    assert!(
+        counts[0] * 100 >= chains * draws * 95 && counts[1] == 0,
+        "{counts:?} of {} transitions",
+        chains * draws
+    );
 }
 
 /// Kernels without a trajectory report no divergence count at all (not zero).
@@ -150,8 +154,9 @@ fn energy_errors_satisfy_the_acceptance_identity() {
 /// NUTS records divergences too: with one coordinate of variance `1e-4` and `eps = 0.5`,
 /// leapfrog's map along it has `lambda + 1/lambda = 2 - eps^2 / 1e-4 = -2498`, so the very first
 /// step multiplies that coordinate by about 2500 and `Delta H` exceeds 1000 unless the start is
-/// within ~1e-3 sd of the origin there (and the momentum small); every transition diverges and
-/// the chains stay put. At `eps = 0.005` (a quarter of that sd) none does.
+/// within ~1e-3 sd of the origin there (and the momentum small); nearly every transition
+/// diverges (at least 95%: a start that close does occur among 160) and the chains stay put. At
+/// `eps = 0.005` (a quarter of that sd) none does.
 #[test]
 fn nuts_reports_divergences_only_for_a_step_size_far_too_large() {
     let device = Device::flex();
@@ -184,11 +189,16 @@ fn nuts_reports_divergences_only_for_a_step_size_far_too_large() {
             .expect("NUTS counts its steps");
         assert_eq!(steps.len(), chains);
         if eps > 0.1 {
-            // A divergent first leaf ends the transition: one step each.
+            // A divergent first leaf ends the transition, and so does the U-turn of a first
+            // leaf that flipped the narrow coordinate without diverging: one step each.
             assert!(steps.iter().all(|s| *s == draws as f64), "{steps:?}");
         }
     }
-    assert_eq!(counts, vec![chains * draws, 0]);
+    assert!(
+        counts[0] * 100 >= chains * draws * 95 && counts[1] == 0,
+        "{counts:?} of {} transitions",
+        chains * draws
+    );
 }
 
 /// HMC with a fixed trajectory length `L eps` = 10 x 0.38 on `illcond:d=100` (variances 0.1 to

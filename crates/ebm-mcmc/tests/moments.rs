@@ -125,15 +125,18 @@ fn long_run<E: Energy<2>, K: Kernel<2>>(
 
 const CHAINS: usize = 256;
 
-/// The ESS every series needs beyond the floor of 200: 1.5 x the number of chains. The chains
+/// The ESS every mean needs beyond the floor of 200: 1.5 x the number of chains. The chains
 /// start at exact draws, so even a kernel that never moves has `CHAINS` independent draws, and
-/// the split-chain ESS of such constant chains tends to `CHAINS` (measured 256 after 2,000
-/// draws); the correct runs here reach 491 at the least (banana, HMC, `cov x1 x1`). Only what the
-/// sampler adds beyond its starts can clear this floor.
+/// the split-chain ESS of such constant chains tends to `CHAINS` for every series (measured 256
+/// after 2,000 draws); the correct runs' means reach 563 at the least (banana, HMC, `mean x1`).
+/// Only what the sampler adds beyond its starts can clear this floor. It applies to the means
+/// only: the products of the banana's heavy-tailed coordinates have an ESS near `CHAINS` under a
+/// correct sampler too (HMC's `cov x1 x1`: 272 to 491 over seeds), while a frozen kernel fails on
+/// its means already.
 const MOVED_ESS: f64 = 1.5 * CHAINS as f64;
 
 /// Whether a run passes: every moment within 4 standard errors, each series with an ESS of at
-/// least 200 and of at least [`MOVED_ESS`].
+/// least 200 and each mean of at least [`MOVED_ESS`].
 fn verdict(label: &str, out: &RunOutput<2>, mu: &[f64], cov: &[f64]) -> Result<(), String> {
     let ms = moments(out, mu, cov);
     let z = worst(label, &ms);
@@ -143,7 +146,12 @@ fn verdict(label: &str, out: &RunOutput<2>, mu: &[f64], cov: &[f64]) -> Result<(
             m.what, m.ess
         ));
     }
-    if let Some(m) = ms.iter().find(|m| m.ess.is_nan() || m.ess < MOVED_ESS) {
+    let mean = |m: &&Moment| m.what.starts_with("mean");
+    if let Some(m) = ms
+        .iter()
+        .filter(mean)
+        .find(|m| m.ess.is_nan() || m.ess < MOVED_ESS)
+    {
         return Err(format!(
             "{label} {}: ESS {} is no more than the independent starts give",
             m.what, m.ess
@@ -156,7 +164,7 @@ fn verdict(label: &str, out: &RunOutput<2>, mu: &[f64], cov: &[f64]) -> Result<(
 }
 
 /// Asserts every moment of both MALA and HMC (L = 10) runs within 4 standard errors, each series
-/// with an ESS of at least 200 (and [`MOVED_ESS`]).
+/// with an ESS of at least 200 (and each mean [`MOVED_ESS`]).
 fn check_mala_and_hmc<E: Energy<2>>(
     name: &str,
     energy: &E,

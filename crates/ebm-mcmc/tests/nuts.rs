@@ -9,13 +9,18 @@
 //!   and NUTS whose multinomial choice inside subtrees is biased towards the far half;
 //! * a "leaky" adaptation that sets each chain's inverse mass from its current draw at every step
 //!   (the proposal then depends on the state without a matching correction).
+//!
+//! The target has a host path, so NUTS on the CPU runs chain by chain there
+//! (`ebm_mcmc::nuts`'s docs); the library kernel is checked on that path and, through
+//! [`common::TensorPath`], on the batched tensor path, which the wrong copies also take.
 
 mod common;
 mod power_check;
 mod wrong_nuts;
 
 use burn::tensor::{Device, Tensor};
-use ebm_core::{DiagGaussian, Energy, SeededRng};
+use common::{TensorOnly, TensorPath};
+use ebm_core::{DiagGaussian, Energy, Funnel, SeededRng};
 use ebm_mcmc::{
     AdaptConfig, ChainState, Hmc, InverseMass, Kernel, Mala, MassAdapt, McmcError, Nuts, RunConfig,
     StepInfo, StepSize, run,
@@ -45,7 +50,7 @@ fn the_nuts_copy_without_its_bug_equals_the_library_kernel() {
     let mut b = copy.init(&target, x0);
     let (mut ra, mut rb) = (SeededRng::new(4), SeededRng::new(4));
     for _ in 0..3 {
-        a = lib.step(&target, a, &mut ra).0;
+        a = lib.step(&TensorOnly(&target), a, &mut ra).0;
         b = copy.step(&target, b, &mut rb).0;
     }
     let diff = (a.position - b.position).abs().max().into_scalar::<f32>();
@@ -81,6 +86,54 @@ fn nuts_reaches_the_target_and_a_wrong_u_turn_or_a_biased_choice_is_rejected() {
             ("frozen nuts", &frozen),
         ],
     );
+    assert_power(
+        "nuts, tensor path",
+        &TensorPath(k.clone()),
+        Law::Target,
+        NUTS_PLAN,
+        &[],
+    );
+}
+
+/// On the CPU with an energy that has a host path, NUTS runs chain by chain: the same seed gives
+/// the same draws on one thread and on all of them, each chain counts its own leapfrog steps
+/// (on the funnel, chains in the neck build deeper trees than those in the mouth), and the
+/// energy and gradient cached in the new state are the energy's at the new positions.
+#[test]
+fn the_host_path_is_deterministic_per_chain_and_consistent() {
+    let device = Device::flex();
+    let funnel = Funnel::new(5, &device).unwrap();
+    let x0 = funnel.sample(32, &mut SeededRng::new(8));
+    let k = Nuts::new(StepSize::Shared(0.3), 8).unwrap();
+    let steps = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut rng = SeededRng::new(9);
+            let mut s = k.init(&funnel, x0.clone());
+            let mut info = None;
+            for _ in 0..5 {
+                let (next, _, t) = k.step_traced(&funnel, s, &mut rng);
+                (s, info) = (next, t);
+            }
+            (s, info.unwrap())
+        })
+    };
+    let (one, t1) = steps(1);
+    let (all, _) = steps(4);
+    let read = |t: Tensor<2>| -> Vec<f32> { t.to_data().try_to_vec::<f32>().unwrap() };
+    assert_eq!(read(one.position.clone()), read(all.position));
+    let n: Vec<f32> = t1.num_steps.unwrap().to_data().try_to_vec::<f32>().unwrap();
+    let (lo, hi) = n
+        .iter()
+        .fold((f32::MAX, 0f32), |(a, b), v| (a.min(*v), b.max(*v)));
+    assert!(hi >= 4.0 * lo, "per-chain tree sizes {n:?}");
+    let (e, g) = funnel.energy_and_grad(one.position.clone());
+    let de = (e - one.energy).abs().max().into_scalar::<f32>();
+    let dg = (g - one.grad.unwrap()).abs().max().into_scalar::<f32>();
+    assert!(de < 1e-3 && dg < 1e-3, "cached energy {de}, gradient {dg}");
 }
 
 /// `M^{-1}` equal to the target's covariance (diagonal), and a dense `M^{-1}` with correlations

@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData, s};
 use super::{HALF_LN_2PI, check_dim};
 use crate::energy::Energy;
 use crate::error::EnergyError;
+use crate::host::HostEnergy;
 use crate::rng::SeededRng;
 
 /// The twisted Gaussian of Haario, Saksman and Tamminen (1999): with
@@ -115,5 +116,9 @@ impl Energy<2> for Banana {
         let gu2 = gu.clone().slice(s![.., 1..2]);
         let grad = gu + self.e1.clone() * (gu2 * x1 * (2.0 * self.b));
         (e, grad)
+    }
+
+    fn host(&self) -> Option<&dyn HostEnergy<2>> {
+        Some(self)
     }
 }

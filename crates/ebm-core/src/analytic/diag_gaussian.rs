@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor};
 use super::{HALF_LN_2PI, check_dim, check_values, row};
 use crate::energy::Energy;
 use crate::error::EnergyError;
+use crate::host::HostEnergy;
 use crate::rng::SeededRng;
 
 /// `E(x) = 1/2 sum_j (x_j - m_j)^2 / v_j`, with `log Z = sum_j 1/2 log(2 pi v_j)`.
@@ -118,5 +119,9 @@ impl Energy<2> for DiagGaussian {
         let grad = diff.clone() * self.inv_var.clone();
         let [n, _] = diff.dims();
         ((grad.clone() * diff).sum_dim(1).reshape([n]) * 0.5, grad)
+    }
+
+    fn host(&self) -> Option<&dyn HostEnergy<2>> {
+        Some(self)
     }
 }

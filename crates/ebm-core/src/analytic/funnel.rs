@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData, s};
 use super::{HALF_LN_2PI, check_dim};
 use crate::energy::Energy;
 use crate::error::EnergyError;
+use crate::host::HostEnergy;
 use crate::rng::SeededRng;
 
 /// Neal's (2003) funnel in `d` dimensions: `v = x_0 ~ N(0, 3^2)`, `x_i | v ~ N(0, e^v)`:
@@ -96,5 +97,9 @@ impl Energy<2> for Funnel {
         let gv = v / 9.0 - half_ss + half_dm1;
         let grad = Tensor::cat(vec![gv, rest * prec], 1);
         (e, grad)
+    }
+
+    fn host(&self) -> Option<&dyn HostEnergy<2>> {
+        Some(self)
     }
 }

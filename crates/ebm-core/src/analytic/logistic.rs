@@ -3,8 +3,10 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::check_dim;
+use super::logistic_host::Columns;
 use crate::energy::Energy;
 use crate::error::EnergyError;
+use crate::host::HostEnergy;
 
 /// The posterior of logistic-regression coefficients `theta = (b, w)` (intercept first) given
 /// rows `x_i` and labels `y_i in {0, 1}`, under the prior `theta ~ N(0, s^2 I)`:
@@ -27,6 +29,8 @@ pub struct LogisticRegression {
     prior_sd: f64,
     dim: usize,
     rows: usize,
+    /// The design column by column on the host, for [`HostEnergy`].
+    columns: Columns,
 }
 
 impl LogisticRegression {
@@ -75,11 +79,12 @@ impl LogisticRegression {
         }
         let y: Vec<f32> = labels.iter().map(|v| *v as f32).collect();
         Ok(Self {
-            design: Tensor::from_data(TensorData::new(design, [rows, d + 1]), device),
-            labels: Tensor::from_data(TensorData::new(y, [1, rows]), device),
+            design: Tensor::from_data(TensorData::new(design.clone(), [rows, d + 1]), device),
+            labels: Tensor::from_data(TensorData::new(y.clone(), [1, rows]), device),
             prior_sd,
             dim: d + 1,
             rows,
+            columns: Columns::new(&design, &y),
         })
     }
 
@@ -91,6 +96,16 @@ impl LogisticRegression {
     /// The number of rows.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The prior's standard deviation `s`.
+    pub fn prior_sd(&self) -> f64 {
+        self.prior_sd
+    }
+
+    /// The design and labels on the host, column by column.
+    pub(crate) fn columns(&self) -> &Columns {
+        &self.columns
     }
 
     /// `z = theta X^T`, `[N, n]`.
@@ -142,6 +157,10 @@ impl Energy<2> for LogisticRegression {
         let s2 = self.prior_sd * self.prior_sd;
         let grad = residual.matmul(self.design.clone()) + theta.clone() / s2;
         (nll + self.prior(theta), grad)
+    }
+
+    fn host(&self) -> Option<&dyn HostEnergy<2>> {
+        Some(self)
     }
 }
 

@@ -1,14 +1,18 @@
 //! Analytic energies: closed-form energies and gradients, with exact `log Z` where one exists.
 //!
 //! They are the known answers the samplers, the trainers and the normalisers are tested against.
-//! All act on `[N, d]` batches.
+//! All act on `[N, d]` batches. The sampler benchmarks' targets (diagonal Gaussian, banana,
+//! funnel, logistic regression) also evaluate on host memory ([`HostEnergy`](crate::HostEnergy),
+//! in `host.rs`), which NUTS on the CPU uses to run chain by chain.
 
 mod banana;
 mod diag_gaussian;
 mod double_well;
 mod funnel;
 mod gaussian;
+mod host;
 mod logistic;
+mod logistic_host;
 mod mixture;
 pub(crate) mod special;
 mod temperature;

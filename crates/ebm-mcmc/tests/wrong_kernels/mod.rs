@@ -2,7 +2,7 @@
 //! with one switchable bug each (the switch off, they equal the library's steps; `power.rs`
 //! checks that draw for draw).
 
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::{Bool, Tensor, TensorData};
 use ebm_core::{Energy, SeededRng};
 use ebm_mcmc::{ChainState, Kernel, McmcError, StepInfo, StepSize, hamiltonian};
 
@@ -65,7 +65,11 @@ impl Kernel<2> for MalaCopy {
     ) -> (ChainState<2>, StepInfo) {
         let h = self.eps.mean();
         let (state, grad) = state.with_grad(energy);
-        let z: Tensor<2> = rng.normal(state.position.dims(), &state.position.device());
+        let dims = state.position.dims();
+        let z = Tensor::<2>::from_data(
+            TensorData::new(rng.normal_vec_parallel(dims[0] * dims[1]), dims),
+            &state.position.device(),
+        );
         let x = state.position.clone();
         let x_new = x.clone() - grad.mul_scalar(h) + z.clone().mul_scalar((2.0 * h).sqrt());
         let proposal = ChainState::new(energy, x_new.clone());
