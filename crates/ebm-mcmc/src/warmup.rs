@@ -8,8 +8,9 @@
 //! `75 + 25 + 50 > W` the buffers are 15% and 10% of `W` and one slow window fills the rest;
 //! below 20 steps the mass is not adapted. At the end of every slow window the inverse mass is
 //! estimated from that window's draws ([`MassEstimator`]: pooled over chains, Stan's
-//! regularisation), set on the kernel, and dual averaging restarts from the current step size
-//! (Stan restarts it the same way, `mu = log(10 eps)`). In per-chain scope
+//! regularisation), set on the kernel, and dual averaging restarts from the window's averaged
+//! step size, as blackjax's `window_adaptation` does (Stan restarts from the last iterate; both
+//! set `mu = log(10 eps)`). In per-chain scope
 //! ([`crate::AdaptScope::PerChain`]) every chain gets its own step size and its own diagonal
 //! from its own draws (`n` = window length), as blackjax's `window_adaptation` vmapped over
 //! chains does; a dense mass is always pooled. Only warm-up draws enter the estimate, and
