@@ -15,6 +15,19 @@ use crate::host_metric::ChainMetric;
 use crate::kernel::{ChainState, StepInfo, StepSize};
 use crate::mass::InverseMass;
 
+/// Three rows of `d` scratch values, one set per rayon task, so that the per-chain passes
+/// allocate nothing.
+fn scratch(d: usize) -> impl Fn() -> [Vec<f64>; 3] + Sync + Send {
+    move || [vec![0.0; d], vec![0.0; d], vec![0.0; d]]
+}
+
+/// `dst <- src` widened to `f64`.
+fn widen(src: &[f32], dst: &mut [f64]) {
+    dst.iter_mut()
+        .zip(src)
+        .for_each(|(d, s)| *d = f64::from(*s));
+}
+
 /// `x' = x - eps M^{-1} g + sqrt(2 eps) L z`, chain by chain.
 fn propose(
     x: &[f32],
@@ -25,29 +38,24 @@ fn propose(
     mass: &InverseMass,
 ) -> Vec<f32> {
     let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-        let (metric, h) = (ChainMetric::of(mass, i), eps.of_chain(i));
-        let span = i * d..(i + 1) * d;
-        let to64 = |v: &[f32]| {
-            v[span.clone()]
-                .iter()
-                .map(|v| f64::from(*v))
-                .collect::<Vec<_>>()
-        };
-        let (gi, mut noise) = (to64(g), to64(z));
-        let mut drift = vec![0.0; d];
-        metric.velocity(&gi, &mut drift);
-        metric.noise(&mut noise);
-        let scale = (2.0 * h).sqrt();
-        for (j, o) in row.iter_mut().enumerate() {
-            *o = (f64::from(x[i * d + j]) - h * drift[j] + scale * noise[j]) as f32;
-        }
-    });
+    out.par_chunks_mut(d)
+        .enumerate()
+        .for_each_init(scratch(d), |[gi, noise, drift], (i, row)| {
+            let (metric, h) = (ChainMetric::of(mass, i), eps.of_chain(i));
+            let span = i * d..(i + 1) * d;
+            widen(&g[span.clone()], gi);
+            widen(&z[span.clone()], noise);
+            metric.velocity(gi, drift);
+            metric.noise(noise);
+            let scale = (2.0 * h).sqrt();
+            for (j, o) in row.iter_mut().enumerate() {
+                *o = (f64::from(x[i * d + j]) - h * drift[j] + scale * noise[j]) as f32;
+            }
+        });
     out
 }
 
 /// `log alpha = E(x) - E(x') - |x - x' + eps M^{-1} g'|^2_M / (4 eps) + |z|^2 / 2` per chain.
-#[allow(clippy::too_many_arguments)]
 fn log_alpha(
     (x, e): (&[f32], &[f32]),
     (xp, ep, gp): (&[f32], &[f32], &[f32]),
@@ -58,19 +66,16 @@ fn log_alpha(
 ) -> Vec<f64> {
     (0..e.len())
         .into_par_iter()
-        .map(|i| {
+        .map_init(scratch(d), |[gi, v, back], i| {
             let (metric, h) = (ChainMetric::of(mass, i), eps.of_chain(i));
             let span = i * d..(i + 1) * d;
-            let gi: Vec<f64> = gp[span.clone()].iter().map(|v| f64::from(*v)).collect();
-            let mut v = vec![0.0; d];
-            metric.velocity(&gi, &mut v);
-            let back: Vec<f64> = span
-                .clone()
-                .zip(&v)
-                .map(|(k, v)| f64::from(x[k]) - f64::from(xp[k]) + h * v)
-                .collect();
+            widen(&gp[span.clone()], gi);
+            metric.velocity(gi, v);
+            for ((b, k), v) in back.iter_mut().zip(span.clone()).zip(v.iter()) {
+                *b = f64::from(x[k]) - f64::from(xp[k]) + h * v;
+            }
             let z2: f64 = z[span].iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
-            f64::from(e[i]) - f64::from(ep[i]) - metric.mass_norm2(&back) / (4.0 * h) + 0.5 * z2
+            f64::from(e[i]) - f64::from(ep[i]) - metric.mass_norm2(back) / (4.0 * h) + 0.5 * z2
         })
         .collect()
 }

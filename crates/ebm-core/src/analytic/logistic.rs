@@ -78,13 +78,14 @@ impl LogisticRegression {
             design.extend(r.iter().map(|v| *v as f32));
         }
         let y: Vec<f32> = labels.iter().map(|v| *v as f32).collect();
+        let columns = Columns::new(&design, &y);
         Ok(Self {
-            design: Tensor::from_data(TensorData::new(design.clone(), [rows, d + 1]), device),
-            labels: Tensor::from_data(TensorData::new(y.clone(), [1, rows]), device),
+            design: Tensor::from_data(TensorData::new(design, [rows, d + 1]), device),
+            labels: Tensor::from_data(TensorData::new(y, [1, rows]), device),
             prior_sd,
             dim: d + 1,
             rows,
-            columns: Columns::new(&design, &y),
+            columns,
         })
     }
 
