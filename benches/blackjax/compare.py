@@ -369,6 +369,10 @@ def main():
     p.add_argument("--seeds", type=int, nargs="*", default=[],
                    help="nuts suite: run every target with each seed and summarise over them")
     p.add_argument("--ess", choices=["numpy", "blackjax"], default="numpy")
+    p.add_argument("--kernels", nargs="*", choices=["mala", "hmc"], default=["mala", "hmc"],
+                   help="fixed suite: the kernels to run")
+    p.add_argument("--fixed-targets", nargs="*", choices=["gauss100", "illcond100"],
+                   default=["gauss100", "illcond100"], help="fixed suite: the targets to run")
     p.add_argument(
         "--step",
         action="append",
@@ -395,7 +399,9 @@ def main():
         flush=True,
     )
     for target, logdensity in targets().items():
-        for kernel in ("mala", "hmc"):
+        if target not in args.fixed_targets:
+            continue
+        for kernel in args.kernels:
             case(
                 kernel,
                 target,

@@ -4,7 +4,8 @@
 //! arguments passed on, from the repository root (so `datasets/` and `runs/` resolve there).
 //! GPU backends: `cargo xtask --features wgpu <command> ...` builds with that Cargo feature.
 //! `cargo xtask help` lists the app's commands; `cargo xtask check-size` checks the workspace's
-//! limits on file and function length ([`size`]).
+//! limits on file and function length ([`size`]); `cargo xtask doc-check` builds the docs with
+//! rustdoc's warnings as errors.
 
 mod size;
 
@@ -40,6 +41,9 @@ fn run() -> Result<ExitCode> {
     if args[0] == "check-size" {
         return check_size(&root);
     }
+    if args[0] == "doc-check" {
+        return doc_check(&root);
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(&cargo);
     build
@@ -74,6 +78,29 @@ fn workspace_root() -> Result<PathBuf> {
         .parent()
         .map(Path::to_path_buf)
         .context("xtask's manifest directory has no parent")
+}
+
+/// `cargo xtask doc-check`: builds the workspace's documentation with every rustdoc warning an
+/// error (a public item without docs, a broken intra-doc link), with the `wgpu` items included.
+fn doc_check(root: &Path) -> Result<ExitCode> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(root)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args([
+            "doc",
+            "--workspace",
+            "--no-deps",
+            "--features",
+            "ebm-core/wgpu",
+        ])
+        .status()
+        .with_context(|| format!("running `{cargo} doc`"))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `cargo xtask check-size`: lists every file and function over the limits.

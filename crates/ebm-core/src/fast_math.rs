@@ -26,8 +26,8 @@ pub(crate) fn exp(x: f32) -> f32 {
     p * f32::from_bits(k_bits.wrapping_add(127) << 23)
 }
 
-/// `log(1 + t)` for `0 <= t <= 1`: `2 atanh(s)` with `s = t / (2 + t) <= 1/3`, the odd series to
-/// `s^13` (truncation below 1e-8), so a few `f32` ulps in all.
+/// `log(1 + t)` for `-0.3 <= t <= 1`: `2 atanh(s)` with `s = t / (2 + t)`, `|s| <= 1/3`, the odd
+/// series to `s^13` (truncation below 1e-8), so a few `f32` ulps in all.
 #[inline(always)]
 pub(crate) fn ln_1p_unit(t: f32) -> f32 {
     let s = t / (2.0 + t);
@@ -37,6 +37,50 @@ pub(crate) fn ln_1p_unit(t: f32) -> f32 {
             + s2 * (1.0 / 5.0
                 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 / 13.0)))));
     2.0 * s * series
+}
+
+/// `ln x` for `0 < x <= 1` (normal numbers), branch-free: `x = m 2^e` with `m` read off the bits
+/// and moved into `[sqrt(1/2), sqrt(2))`, then `e ln 2 + ln(1 + (m - 1))` by the series of
+/// [`ln_1p_unit`] (which converges for `|m - 1| <= 0.42` too). `m - 1` is exact, so the result
+/// keeps its relative accuracy near `x = 1`.
+#[inline(always)]
+pub(crate) fn ln_unit(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let e = ((bits >> 23) as i32 - 127) as f32;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let big = m > std::f32::consts::SQRT_2;
+    let (m, e) = if big { (0.5 * m, e + 1.0) } else { (m, e) };
+    e * std::f32::consts::LN_2 + ln_1p_unit(m - 1.0)
+}
+
+/// `(cos 2 pi u, sin 2 pi u)` for `0 <= u < 1`, branch-free: the quarter turn `q` nearest to `u`
+/// is taken out exactly (a swap and signs), and the rest, `|theta| <= pi / 4`, goes through the
+/// Taylor polynomials of degree 10 (cos) and 11 (sin), whose remainders are below 1e-10.
+#[inline(always)]
+pub(crate) fn cos_sin_turn(u: f32) -> (f32, f32) {
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
+    let t = 4.0 * u + ROUND;
+    let q = t - ROUND;
+    let quarter = t.to_bits().wrapping_sub(ROUND.to_bits()) & 3;
+    let theta = (u - 0.25 * q) * std::f32::consts::TAU;
+    let t2 = theta * theta;
+    let c = 1.0
+        - t2 * (0.5
+            - t2 * (1.0 / 24.0 - t2 * (1.0 / 720.0 - t2 * (1.0 / 40_320.0 - t2 / 3_628_800.0))));
+    let s = theta
+        * (1.0
+            - t2 * (1.0 / 6.0
+                - t2 * (1.0 / 120.0
+                    - t2 * (1.0 / 5_040.0 - t2 * (1.0 / 362_880.0 - t2 / 39_916_800.0)))));
+    // Turning by q quarters: (c, s) -> (-s, c) -> (-c, -s) -> (s, -c).
+    let (a, b) = if quarter & 1 == 0 { (c, s) } else { (s, c) };
+    let cos_sign = if quarter == 1 || quarter == 2 {
+        -1.0
+    } else {
+        1.0
+    };
+    let sin_sign = if quarter >= 2 { -1.0 } else { 1.0 };
+    (cos_sign * a, sin_sign * b)
 }
 
 #[cfg(test)]
@@ -67,5 +111,32 @@ mod tests {
                 "log1p({t}): {got} vs {want}"
             );
         }
+    }
+
+    #[test]
+    fn ln_unit_matches_the_library() {
+        let mut worst = 0.0f64;
+        for i in 1..=200_000u32 {
+            // Log-spaced over (2^-33, 1], the range the normal generator feeds it.
+            let x = (2.0f64).powf(-33.0 * (1.0 - i as f64 / 200_000.0)) as f32;
+            let (got, want) = (ln_unit(x) as f64, (x as f64).ln());
+            worst = worst.max(((got - want) / want).abs());
+        }
+        assert!(worst < 1e-6, "worst relative error {worst:e}");
+        assert_eq!(ln_unit(1.0), 0.0);
+    }
+
+    #[test]
+    fn cos_sin_turn_matches_the_library() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000u32 {
+            let u = i as f32 / 200_000.0;
+            let (c, s) = cos_sin_turn(u);
+            let theta = u as f64 * std::f64::consts::TAU;
+            worst = worst
+                .max((c as f64 - theta.cos()).abs())
+                .max((s as f64 - theta.sin()).abs());
+        }
+        assert!(worst < 1e-6, "worst absolute error {worst:e}");
     }
 }

@@ -36,6 +36,10 @@ pub trait HostEnergy<const D: usize>: Sync {
     /// [`Energy::energy_and_grad`] on host memory: `x` holds the batch row-major with shape
     /// `dims`; out come the energies `[N]` and the gradient in `x`'s layout.
     ///
+    /// Rows are independent: any run of rows of a batch, passed alone with its own `dims[0]`, gets
+    /// the same energies and gradients as within the batch (samplers evaluate chunks of chains,
+    /// or single chains).
+    ///
     /// The CNN energy implements it on the CPU, where it saves the tensor round trips of a
     /// sampler's inner loop. Fails with [`EnergyError::Shape`] when `dims` is not a shape the
     /// energy accepts or `x` does not hold `dims` values; samplers then use the tensor method.

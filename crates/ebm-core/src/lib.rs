@@ -27,6 +27,7 @@
 //! - Devices from a user's word ([`device`]), seeded randomness ([`rng`]), typed errors ([`error`]).
 
 pub mod analytic;
+mod box_muller;
 pub mod device;
 pub mod energy;
 pub mod error;

@@ -6,6 +6,8 @@
 //! are made on the host in `f32` and uploaded; its state serialises (for checkpoints).
 
 use burn::tensor::{Device, Shape, Tensor, TensorData};
+
+use crate::box_muller;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -41,21 +43,27 @@ impl SeededRng {
 
     /// `n` standard normal draws as `f32`, made on all threads.
     ///
-    /// One draw from this stream seeds a ChaCha8 generator whose stream `b` fills block `b` of
-    /// [`PARALLEL_BLOCK`] values, so the values depend on the seed alone, not on the thread count.
-    /// They differ from [`Self::normal_vec`]'s.
+    /// One draw from this stream seeds a ChaCha8 generator whose stream `b` gives the raw words
+    /// of block `b` of [`PARALLEL_BLOCK`] values, so the values depend on the seed alone, not on
+    /// the thread count. Each pair of words becomes two normals by the Box-Muller transform, in
+    /// SIMD lanes (`box_muller.rs`: a few `f32` ulps, no draw beyond 6.76 standard deviations,
+    /// where the normal has 1.4e-11 of its mass), several times faster than
+    /// [`Self::normal_vec`]'s ziggurat, whose values these are not.
     pub fn normal_vec_parallel(&mut self, n: usize) -> Vec<f32> {
         let seed: u64 = self.inner.random();
         let mut out = vec![0.0; n];
         out.par_chunks_mut(PARALLEL_BLOCK)
             .enumerate()
-            .for_each(|(b, block)| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(b as u64);
-                block
-                    .iter_mut()
-                    .for_each(|v| *v = rng.sample(StandardNormal));
-            });
+            .for_each_init(
+                || vec![0u32; PARALLEL_BLOCK],
+                |words, (b, block)| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    rng.set_stream(b as u64);
+                    let words = &mut words[..block.len().next_multiple_of(2)];
+                    rng.fill(words);
+                    box_muller::fill(words, block);
+                },
+            );
         out
     }
 

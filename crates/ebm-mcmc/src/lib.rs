@@ -44,6 +44,7 @@ mod host_metric;
 pub mod kernel;
 pub mod mala;
 mod mala_host;
+mod mala_rows;
 pub mod mass;
 mod metric_cache;
 pub mod nuts;

@@ -29,8 +29,8 @@
 //! default adaptation target is 0.574 (Roberts and Rosenthal 1998).
 //!
 //! On the CPU (`flex`), for an energy with a host path ([`Energy::host`]), the step runs on host
-//! memory (`mala_host.rs`): the same random numbers and the same decisions, in two passes
-//! over the batch instead of some fifteen tensor operations.
+//! memory (`mala_host.rs`): the same random numbers and the same decisions, in one pass over
+//! chunks of chains instead of some fifteen tensor operations.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{Energy, SeededRng};
@@ -86,14 +86,16 @@ impl<const D: usize> Kernel<D> for Mala {
     fn step<E: Energy<D> + ?Sized>(
         &self,
         energy: &E,
-        state: ChainState<D>,
+        mut state: ChainState<D>,
         rng: &mut SeededRng,
     ) -> (ChainState<D>, StepInfo) {
         if state.position.device() == Device::flex()
             && let Some(host) = energy.host()
-            && let Some(next) = crate::mala_host::step(&self.eps, &self.mass, host, &state, rng)
         {
-            return next;
+            match crate::mala_host::step(&self.eps, &self.mass, host, state, rng) {
+                Ok(next) => return next,
+                Err(back) => state = *back,
+            }
         }
         let (state, grad) = state.with_grad(energy);
         let dims = state.position.dims();

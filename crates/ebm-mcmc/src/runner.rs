@@ -282,7 +282,6 @@ where
     K: Kernel<D>,
 {
     let chains = state.num_chains();
-    let event: usize = state.position.dims()[1..].iter().product();
     let steps = config.draws * config.thin;
     let mut accept_prob = vec![0.0f64; chains];
     let mut accept_rate = vec![0.0f64; chains];
@@ -304,9 +303,6 @@ where
             parts.push(t.divergent.float());
             parts.extend(t.num_steps);
         }
-        if keep {
-            parts.push(state.position.clone().reshape([chains * event]));
-        }
         let host = read(&Tensor::cat(parts, 0))?;
         check_energies(&host[..chains], Phase::Sampling, step)?;
         for c in 0..chains {
@@ -320,8 +316,10 @@ where
         let rest = tally(rest, chains, counted, &mut leapfrog_steps, |t, n| {
             *t += n as f64
         });
+        debug_assert!(rest.is_empty());
         if keep {
-            kept.push(rest.to_vec());
+            // Read on its own: through the `cat` above, a draw would be copied three times.
+            kept.push(read_owned(state.position.clone())?);
         }
         progress(&Progress {
             phase: Phase::Sampling,
@@ -433,6 +431,13 @@ fn nan_aware(v: &[f64], f: impl Fn(&[f64]) -> f64) -> f64 {
 }
 
 /// One host read of a 1-D tensor as `f32`.
+/// A tensor's values, with one copy while it shares its buffer (none if it holds it alone).
+fn read_owned<const K: usize>(t: Tensor<K>) -> Result<Vec<f32>, McmcError> {
+    t.into_data()
+        .try_into_vec_as::<f32>()
+        .map_err(|e| McmcError::Readback(format!("{e:?}")))
+}
+
 fn read(t: &Tensor<1>) -> Result<Vec<f32>, McmcError> {
     t.to_data()
         .try_into_vec_as::<f32>()
