@@ -196,7 +196,7 @@ where
     }
 
     let state = kernel.init(energy, init);
-    check_energies(&read(&state.energy)?, Phase::Init, 0)?;
+    check_energies(&read(state.energy.clone())?, Phase::Init, 0)?;
     let state = warm_up(energy, kernel, state, config, rng, &mut progress)?;
     let sampled = sample(energy, kernel, state, config, rng, &mut progress)?;
     let mut output = assemble(kernel, dims, sampled);
@@ -231,10 +231,7 @@ where
         let step_size = kernel.step_size().mean();
         let (next, info) = kernel.step(energy, state, rng);
         state = next;
-        let host = read(&Tensor::cat(
-            vec![state.energy.clone(), info.accept_prob],
-            0,
-        ))?;
+        let host = read(Tensor::cat(vec![state.energy.clone(), info.accept_prob], 0))?;
         check_energies(&host[..chains], Phase::WarmUp, step)?;
         let accept: Vec<f64> = host[chains..].iter().map(|&a| a as f64).collect();
         if let Some(adapter) = adapter.as_mut() {
@@ -303,7 +300,7 @@ where
             parts.push(t.divergent.float());
             parts.extend(t.num_steps);
         }
-        let host = read(&Tensor::cat(parts, 0))?;
+        let host = read(Tensor::cat(parts, 0))?;
         check_energies(&host[..chains], Phase::Sampling, step)?;
         for c in 0..chains {
             accept_prob[c] += host[chains + c] as f64;
@@ -319,7 +316,7 @@ where
         debug_assert!(rest.is_empty());
         if keep {
             // Read on its own: through the `cat` above, a draw would be copied three times.
-            kept.push(read_owned(state.position.clone())?);
+            kept.push(read(state.position.clone())?);
         }
         progress(&Progress {
             phase: Phase::Sampling,
@@ -430,16 +427,10 @@ fn nan_aware(v: &[f64], f: impl Fn(&[f64]) -> f64) -> f64 {
     }
 }
 
-/// One host read of a 1-D tensor as `f32`.
-/// A tensor's values, with one copy while it shares its buffer (none if it holds it alone).
-fn read_owned<const K: usize>(t: Tensor<K>) -> Result<Vec<f32>, McmcError> {
+/// One host read of a tensor as `f32`: one copy while it shares its buffer, none if it holds it
+/// alone.
+fn read<const K: usize>(t: Tensor<K>) -> Result<Vec<f32>, McmcError> {
     t.into_data()
-        .try_into_vec_as::<f32>()
-        .map_err(|e| McmcError::Readback(format!("{e:?}")))
-}
-
-fn read(t: &Tensor<1>) -> Result<Vec<f32>, McmcError> {
-    t.to_data()
         .try_into_vec_as::<f32>()
         .map_err(|e| McmcError::Readback(format!("{e:?}")))
 }
