@@ -22,6 +22,8 @@ pub struct Judge {
     pub held_out_accuracy: f64,
     /// The held-out split.
     pub test: ImageSet,
+    /// The training split.
+    pub train: ImageSet,
     /// Real training images, `[m, c, h, w]`.
     pub reference: Tensor<4>,
 }
@@ -56,7 +58,7 @@ impl Judge {
         let reference = if train.len() > REFERENCE {
             train.stratified(REFERENCE, SPLIT_SEED)?
         } else {
-            train
+            train.clone()
         };
         let all: Vec<usize> = (0..reference.len()).collect();
         Ok(Self {
@@ -64,6 +66,7 @@ impl Judge {
             reference: reference.batch(&all, device)?,
             net,
             test,
+            train,
         })
     }
 

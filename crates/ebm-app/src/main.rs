@@ -1,6 +1,7 @@
 //! `ebm`: train image energy-based models and use them.
 //!
 //! Commands: `train` (persistent CD on images), `sample` (fresh chains from a trained run),
+//! `eval-samples` (generated digits judged by a classifier: classes, confidence, Fréchet distance),
 //! `score` (energies and anomaly-detection AUROC), `denoise` and `inpaint` (Langevin restoration),
 //! `sample-target` and `toy` (samplers and 2-D densities with exact NLL), `rbm train` and `logz`
 //! (RBM and AIS likelihoods), `train-conditional`, `classify` and `compose` (conditional energies
@@ -17,6 +18,7 @@ mod classify;
 mod compose;
 mod conditional;
 mod conditional_run;
+mod eval_samples;
 mod judge;
 mod output;
 mod plot;
@@ -53,6 +55,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Draw images from fresh chains of a trained run, with one chain's trajectory.
     Sample(sample::SampleArgs),
+    /// Judge generated digits with the judge classifier: class histogram, mean confidence, and
+    /// the Fréchet distance of their features to held-out digits beside its floor and ceiling.
+    EvalSamples(eval_samples::EvalSamplesArgs),
     /// Energy of every image to CSV; AUROC of anomaly detection by energy against outlier sets.
     Score(score::ScoreArgs),
     /// Restore noisy images by Langevin descent on the energy; PSNR before and after.
@@ -106,6 +111,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::EvalSamples(args) => eval_samples::run(args),
         Command::Score(args) => score::run(args),
         Command::Denoise(args) => restore::run_denoise(args),
         Command::Inpaint(args) => restore::run_inpaint(args),

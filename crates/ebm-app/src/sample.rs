@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Tensor;
 use clap::Args;
 use ebm_core::{Energy, SeededRng};
+use ebm_mcmc::KernelSpec;
 use ebm_train::buffer::draw_tensor;
 use ebm_train::{SamplerConfig, run_sampler};
 
@@ -24,6 +25,10 @@ pub struct SampleArgs {
     /// Sampler steps from noise.
     #[arg(long, default_value_t = 256)]
     pub steps: usize,
+    /// The sampler, as an `ebm-mcmc` kernel word (`sgld:step_size=10,noise=0.005`, `mala:eps=0.001`,
+    /// ...; default: the run's training sampler).
+    #[arg(long)]
+    pub sampler: Option<String>,
     /// Snapshots in the trajectory strip.
     #[arg(long, default_value_t = 8)]
     pub snapshots: usize,
@@ -81,15 +86,16 @@ pub fn run(args: SampleArgs) -> Result<()> {
         &mut rng,
         &device,
     );
+    let sampler = match &args.sampler {
+        Some(word) => {
+            let d = m.channels * m.image_size * m.image_size;
+            KernelSpec::parse(word, d).with_context(|| format!("reading --sampler `{word}`"))?
+        }
+        None => spec.train.sampler,
+    };
     let legs = args.snapshots.min(args.steps);
     let strip;
-    (x, strip) = run_with_snapshots(
-        &spec.train.sampler,
-        &frozen,
-        x,
-        (args.steps, legs, 1),
-        &mut rng,
-    )?;
+    (x, strip) = run_with_snapshots(&sampler, &frozen, x, (args.steps, legs, 1), &mut rng)?;
     let (values, dims) = host_images(x)?;
     let cols = (args.n as f64).sqrt().ceil() as usize;
     write_grid(&out.join("sample-grid.png"), &values, dims, cols, 2)?;

@@ -1,15 +1,18 @@
 //! `ebm train`: persistent-CD training of the image CNN energy through the one training loop,
 //! with checkpoints, metrics, sample grids after every epoch and exact resume.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor};
 use clap::Args;
 use ebm_core::{CnnEnergy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
-use ebm_train::{FitConfig, FnBatches, RunDir, TrainConfig, TrainError, Trainer};
+use ebm_train::{FitConfig, FnBatches, NegativeConfig, RunDir, TrainConfig, TrainError, Trainer};
 
 use crate::args::{FitArgs, RecipeArgs, RunArgs, fit_loop, reached_end, set_flag};
-use crate::output::{host_images, write_grid, write_npy};
+use crate::eval_samples::{DEFAULT_JUDGE, Yardstick, describe};
+use crate::output::{host_images, write_grid, write_json, write_npy};
 use crate::run::{ImageRunConfig, ModelSpec};
 
 /// Arguments of `ebm train`. On `--resume` the saved settings hold; a flag that differs from
@@ -25,6 +28,10 @@ pub struct TrainArgs {
     /// Sampler steps of the fresh-chain grid written after every epoch [default: 256].
     #[arg(long)]
     fresh_steps: Option<usize>,
+    /// The judge classifier's run: when it exists, the final fresh and buffer samples are
+    /// judged as `ebm eval-samples` does, into `sample-quality.json`.
+    #[arg(long, default_value = DEFAULT_JUDGE)]
+    judge: PathBuf,
 }
 
 /// Runs `ebm train`.
@@ -39,11 +46,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .build(&device.clone().autodiff(), config.train.seed)?;
     let mut trainer = Trainer::new(net, config.train.clone(), &config.model.item_dims())?;
     println!(
-        "training the CNN energy on {} images ({}x{}x{}) with persistent CD, device {:?}; writing {}",
+        "training the CNN energy on {} images ({}x{}x{}) by contrastive divergence ({}), device {:?}; writing {}",
         data.len(),
         data.channels,
         data.height,
         data.width,
+        match config.train.negatives {
+            NegativeConfig::CdK => "chains from the data",
+            NegativeConfig::Persistent { .. } => "persistent chains",
+            NegativeConfig::ShortRun => "short-run chains from noise",
+        },
         args.run.device,
         dir.root().display()
     );
@@ -61,7 +73,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         })
         .run(&mut trainer, &batches)?;
     if reached_end(&outcome) {
-        write_final_samples(&dir, &trainer, &device, &config)?;
+        let sets = write_final_samples(&dir, &trainer, &device, &config)?;
+        judge_final_samples(&dir, &args.judge, &sets, &device)?;
     }
     crate::report::refresh(&dir);
     Ok(())
@@ -112,7 +125,7 @@ fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
 }
 
 /// The default recipe (the tutorial's, at learning rate 5e-4, 45 epochs) for `model` on `data`.
-pub fn default_config(model: ModelSpec, data: std::path::PathBuf) -> ImageRunConfig {
+pub fn default_config(model: ModelSpec, data: PathBuf) -> ImageRunConfig {
     let mut train = TrainConfig::uva_images();
     train.optimizer.lr = 5e-4;
     ImageRunConfig {
@@ -125,7 +138,7 @@ pub fn default_config(model: ModelSpec, data: std::path::PathBuf) -> ImageRunCon
     }
 }
 
-fn read_images(path: &std::path::Path) -> Result<ImageSet> {
+fn read_images(path: &Path) -> Result<ImageSet> {
     load_images(path, &LoadOptions::grey()).with_context(|| format!("reading {}", path.display()))
 }
 
@@ -192,23 +205,72 @@ fn write_trajectory(
     )
 }
 
-/// The final fresh samples as `samples.npy` and `samples.png`, and a chain's trajectory.
+/// Final samples: this many from fresh chains and this many from the replay buffer.
+const FINAL_SAMPLES: usize = 256;
+
+/// Host images with their dims and a name.
+type ImageBatch = (&'static str, Vec<f32>, [usize; 4]);
+
+/// The final samples: from fresh chains as `samples.npy` and `samples.png`, from the replay
+/// buffer as `buffer-samples.npy` and `.png`, and a chain's trajectory. Returns both sets.
 fn write_final_samples(
     dir: &RunDir,
     trainer: &Trainer<4, CnnEnergy>,
     device: &Device,
     config: &ImageRunConfig,
-) -> Result<()> {
+) -> Result<Vec<ImageBatch>> {
     let mut rng = SeededRng::new(config.train.seed + 1);
-    let fresh = trainer.sample_fresh(64, config.fresh_steps, device, &mut rng)?;
+    let fresh = trainer.sample_fresh(FINAL_SAMPLES, config.fresh_steps, device, &mut rng)?;
     let (values, dims) = host_images(fresh)?;
     write_npy(&dir.file("samples.npy"), &values, &dims)?;
-    write_grid(&dir.file("samples.png"), &values, dims, 8, 2)?;
+    write_grid(&dir.file("samples.png"), &values, dims, 16, 2)?;
+    let mut sets = vec![("fresh chains", values, dims)];
+    if let Some(buffer) = trainer.buffer() {
+        let (values, dims) = host_images(buffer.head::<4>(FINAL_SAMPLES, device))?;
+        write_npy(&dir.file("buffer-samples.npy"), &values, &dims)?;
+        write_grid(&dir.file("buffer-samples.png"), &values, dims, 16, 2)?;
+        sets.push(("replay buffer", values, dims));
+    }
     write_trajectory(dir, trainer, device, config, &mut rng)?;
     println!(
-        "done: {} steps; final samples in {}",
+        "done: {} steps; samples from {} fresh chains ({} steps from noise) in {}{}",
         trainer.steps_done(),
-        dir.file("samples.png").display()
+        FINAL_SAMPLES,
+        config.fresh_steps,
+        dir.file("samples.png").display(),
+        if sets.len() > 1 {
+            format!(
+                ", from the replay buffer in {}",
+                dir.file("buffer-samples.png").display()
+            )
+        } else {
+            String::new()
+        }
     );
-    Ok(())
+    Ok(sets)
+}
+
+/// Judges the final sample sets with the judge run `judge` into `sample-quality.json`, or says
+/// how to get a judge when there is none.
+fn judge_final_samples(
+    dir: &RunDir,
+    judge: &Path,
+    sets: &[ImageBatch],
+    device: &Device,
+) -> Result<()> {
+    if !judge.is_dir() {
+        println!(
+            "no judge classifier at {} (train one with `ebm train-conditional --target judge`), so the samples are not judged",
+            judge.display()
+        );
+        return Ok(());
+    }
+    let yardstick = Yardstick::load(judge, device)?;
+    let mut report = serde_json::Map::new();
+    for (what, values, dims) in sets {
+        let quality = yardstick.evaluate(what, values, *dims, 0)?;
+        println!("{}", describe(what, &quality));
+        report.insert(what.replace(' ', "_"), serde_json::to_value(&quality)?);
+    }
+    write_json(&dir.file("sample-quality.json"), &report)
 }

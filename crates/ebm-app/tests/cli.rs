@@ -191,6 +191,21 @@ fn sample(dir: &Path, run: &Path) {
         (3 * 30 + 2) * 3,
         "3 frames of 28 px with 2 px borders, drawn 3x"
     );
+    // Another sampler by its word; a bad word is refused by name.
+    let base = [
+        "sample",
+        "--run",
+        "runs/tiny",
+        "--n",
+        "2",
+        "--steps",
+        "2",
+        "--sampler",
+    ];
+    let (ok, text) = ebm(dir, &[&base[..], &["mala:eps=0.001"]].concat());
+    assert!(ok, "{text}");
+    let (ok, text) = ebm(dir, &[&base[..], &["leapfrog:eps=1"]].concat());
+    assert!(!ok && text.contains("--sampler `leapfrog:eps=1`"), "{text}");
 }
 
 fn score(dir: &Path, run: &Path) {

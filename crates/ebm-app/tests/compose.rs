@@ -1,7 +1,8 @@
 //! End to end through the binary: tiny conditional experts and a judge trained through the one
 //! training loop, classification by energy, and compositions (AND, OR, NOT) sampled, written and
 //! scored; a crashed `train-conditional` resumed with `--resume` ends byte-identical to the
-//! uninterrupted run, and flags that conflict with the saved run are refused by name.
+//! uninterrupted run, and flags that conflict with the saved run are refused by name. Samples are
+//! judged by `eval-samples` with the same judge.
 
 mod common;
 
@@ -135,6 +136,76 @@ fn train_experts_classify_and_compose() {
     check_compose_and(dir);
     check_compose_or_not(dir);
     check_compose_errors(dir);
+    check_eval_samples(dir);
+}
+
+/// Writes `values` as an `f32` `.npy` of `shape`.
+fn write_npy(path: &Path, values: &[f32], shape: &[u64]) {
+    use npyz::WriterBuilder;
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    w.extend(values.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+/// `eval-samples --judge poe/judge` on `name`.npy: the figures it writes, parsed.
+fn eval_samples(dir: &Path, name: &str) -> serde_json::Value {
+    let file = format!("{name}.npy");
+    let (ok, text) = ebm(
+        dir,
+        &["eval-samples", "--samples", &file, "--judge", "poe/judge"],
+    );
+    assert!(
+        ok && text.contains("32 samples") && text.contains("Fréchet distance"),
+        "{text}"
+    );
+    let json = std::fs::read_to_string(dir.join(format!("{name}.quality.json"))).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Real digits sit closer to the held-out digits than uniform noise does, in the judge's
+/// features; the histogram counts every sample; bad files are refused by name.
+fn check_eval_samples(dir: &Path) {
+    let digits = ebm_data::load_images(common::data(), &ebm_data::LoadOptions::grey())
+        .unwrap()
+        .stratified(32, 7)
+        .unwrap();
+    write_npy(&dir.join("digits.npy"), &digits.images, &[32, 1, 28, 28]);
+    let noise = ebm_core::SeededRng::new(5).uniform_vec(32 * 784, -1.0, 1.0);
+    write_npy(&dir.join("noise.npy"), &noise, &[32, 784]);
+    let (real, fake) = (eval_samples(dir, "digits"), eval_samples(dir, "noise"));
+    let fd = |q: &serde_json::Value, key: &str| q[key].as_f64().unwrap();
+    assert!(
+        fd(&real, "frechet") < fd(&real, "frechet_ceiling"),
+        "{real}"
+    );
+    assert!(fd(&real, "frechet") < fd(&fake, "frechet"), "{real} {fake}");
+    let counted: u64 = real["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 32);
+    write_npy(&dir.join("ragged.npy"), &[0.0; 40], &[4, 10]);
+    for (file, expect) in [
+        ("missing.npy", "missing.npy"),
+        ("ragged.npy", "not square images"),
+    ] {
+        let (ok, text) = ebm(
+            dir,
+            &["eval-samples", "--samples", file, "--judge", "poe/judge"],
+        );
+        assert!(
+            !ok && text.contains(expect) && !text.contains("panicked"),
+            "{text}"
+        );
+    }
 }
 
 /// The final weights, replay buffer and outputs of a finished run of 16 steps. (optimizer.bpk is

@@ -25,7 +25,7 @@
 //! | [`tempering`] | [`ReplicaExchange`]: parallel tempering over any kernel and energy, on a [`Ladder`] of temperatures, with exchange statistics ([`SwapInfo`]) |
 //! | [`adaptation`] | dual-averaging step-size adaptation, shared or per chain |
 //! | [`warmup`] | windowed warm-up as Stan's: step size, then the mass matrix in doubling windows ([`Windows`]) |
-//! | [`diagnostics`] | rank-normalised split R-hat, bulk ESS, two-sample KS test (host `f64`) |
+//! | [`diagnostics`] | rank-normalised split R-hat, bulk ESS, two-sample KS test, Fréchet distance of feature sets (host `f64`) |
 //! | [`runner`] | [`run`]: warm-up, draws, thinning, progress, report (with divergences) |
 //! | [`gibbs`] | [`BlockGibbs`]: block Gibbs sampling of an RBM, and the annealed sweep of RBM AIS |
 //! | [`ais`](mod@ais) | [`ais()`]: annealed importance sampling of `log Z` (any adjusted kernel), reverse AIS, sandwich |

@@ -115,10 +115,15 @@ pub struct CnnBackbone {
 impl CnnBackbone {
     /// The outputs, `[N, C, H, W] -> [N, outputs]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.output.forward(self.features(x))
+    }
+
+    /// The features the last layer reads: the hidden layer's activations, `[N, C, H, W] ->
+    /// [N, 2h]`. A classifier's features are what the Fréchet distance of samples is measured in.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let h = self.convs.iter().fold(x, |h, conv| silu(conv.forward(h)));
         let [n, c, hh, ww] = h.dims();
-        let h = silu(self.hidden.forward(h.reshape([n, c * hh * ww])));
-        self.output.forward(h)
+        silu(self.hidden.forward(h.reshape([n, c * hh * ww])))
     }
 
     /// The number of outputs (units of the last layer).

@@ -1,4 +1,5 @@
-//! Classification by energy: `y(x) = argmin_y E(x, y) = argmax_y f_y(x)`, and its accuracy.
+//! Classification by energy: `y(x) = argmin_y E(x, y) = argmax_y f_y(x)`, its accuracy, and the
+//! network's features of images (for judging samples).
 
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -16,17 +17,43 @@ pub fn logits(
     dims: [usize; 4],
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, EnergyError> {
+    rows_by_batch("logits", images, dims, net, device, |x| net.logits(x))
+}
+
+/// The features of host images `[n, c, h, w]` (the activations the network's last layer reads,
+/// [`CnnBackbone::features`](crate::neural::CnnBackbone::features)), batch by batch,
+/// as host rows.
+pub fn features(
+    net: &ConditionalNet,
+    images: &[f32],
+    dims: [usize; 4],
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, EnergyError> {
+    rows_by_batch("features", images, dims, net, device, |x| {
+        net.backbone.features(x)
+    })
+}
+
+/// `f` of host images in batches of [`BATCH`], read back as host rows; errors name `what`.
+fn rows_by_batch(
+    what: &str,
+    images: &[f32],
+    dims: [usize; 4],
+    net: &ConditionalNet,
+    device: &Device,
+    f: impl Fn(Tensor<4>) -> Tensor<2>,
+) -> Result<Vec<Vec<f32>>, EnergyError> {
     let [n, c, h, w] = dims;
     let item = c * h * w;
+    let energy = format!("classification by energy ({what})");
     if images.len() != n * item {
         return Err(EnergyError::Shape {
-            energy: "classification by energy".into(),
+            energy,
             expected: format!("{} values for {n} images of {c}x{h}x{w}", n * item),
             got: vec![images.len()],
         });
     }
-    net.backbone.check_input("classification by energy", dims)?;
-    let k = net.classes;
+    net.backbone.check_input(&energy, dims)?;
     let mut out = Vec::with_capacity(n);
     for start in (0..n).step_by(BATCH) {
         let m = (n - start).min(BATCH);
@@ -37,16 +64,17 @@ pub fn logits(
             ),
             device,
         );
-        let v =
-            net.logits(x)
-                .into_data()
-                .try_to_vec::<f32>()
-                .map_err(|e| EnergyError::NonFinite {
-                    what: format!("classification by energy: logits unreadable ({e:?})"),
-                    index: start,
-                    value: f64::NAN,
-                })?;
-        out.extend(v.chunks(k).map(<[f32]>::to_vec));
+        let y = f(x);
+        let width = y.dims()[1];
+        let v = y
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| EnergyError::NonFinite {
+                what: format!("{energy}: values unreadable ({e:?})"),
+                index: start,
+                value: f64::NAN,
+            })?;
+        out.extend(v.chunks(width).map(<[f32]>::to_vec));
     }
     Ok(out)
 }

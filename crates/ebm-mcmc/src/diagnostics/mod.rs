@@ -1,5 +1,6 @@
 //! Convergence diagnostics on host draws: rank-normalised split R-hat, bulk ESS and the
-//! two-sample Kolmogorov-Smirnov test.
+//! two-sample Kolmogorov-Smirnov test; and the Fréchet distance between two sets of feature
+//! vectors, for judging samples against data.
 //!
 //! Everything here is plain `f64` host code. The draws of one scalar quantity are laid out
 //! `[chains][draws]`: `draws[c][i]` is draw `i` of chain `c`; all chains must have the same length.
@@ -17,9 +18,11 @@
 //!   autocorrelation estimate.
 //!
 //! Files: [`rhat`] (R-hat, splitting, rank normalisation), [`ess`] (effective sample size),
-//! [`normal`] (the normal quantile), [`ks`] (the Kolmogorov-Smirnov test).
+//! [`normal`] (the normal quantile), [`ks`] (the Kolmogorov-Smirnov test), [`frechet`] (the
+//! Fréchet distance of Gaussian fits).
 
 pub mod ess;
+pub mod frechet;
 pub mod ks;
 pub mod normal;
 pub mod rhat;
@@ -27,6 +30,7 @@ pub mod rhat;
 mod tests;
 
 pub use ess::{ess_basic, ess_bulk};
+pub use frechet::{GaussianFit, frechet_distance};
 pub use ks::{kolmogorov_q, ks_two_sample};
 pub use normal::normal_quantile;
 pub use rhat::{rank_normalise, rhat_basic, split_chains, split_rhat};

@@ -77,8 +77,16 @@ impl HostConv {
         add_column_sums(db, dz);
     }
 
-    /// The gradient of the layer's input, `da = col2im(dz W^T)`, into `da`; `dcols` is scratch.
-    fn input_grad(&self, dz: &[f32], n: usize, dcols: &mut Vec<f32>, da: &mut Vec<f32>) {
+    /// The gradient of the layer's input, `da = col2im(dz W^T)`, into `da`; `dcols` and `padded`
+    /// are scratch.
+    fn input_grad(
+        &self,
+        dz: &[f32],
+        n: usize,
+        dcols: &mut Vec<f32>,
+        padded: &mut Vec<f32>,
+        da: &mut Vec<f32>,
+    ) {
         let rows = n * self.positions();
         dcols.resize(rows * self.patch(), 0.0);
         let patch = self.patch();
@@ -94,7 +102,7 @@ impl HostConv {
             true,
         );
         da.resize(n * self.image_in(), 0.0);
-        self.col2im(dcols, n, da);
+        self.col2im(dcols, n, padded, da);
     }
 }
 
@@ -109,6 +117,7 @@ impl HostCnn {
             next,
             deriv,
             cols,
+            padded,
             layer_cols,
         } = ws;
         let c_item = backward.item_weights(energy, next, self.hidden_b.len());
@@ -124,7 +133,7 @@ impl HostCnn {
                     return; // No input gradient wanted.
                 }
             }
-            conv.input_grad(act, n, cols, next);
+            conv.input_grad(act, n, cols, padded, next);
             std::mem::swap(act, next);
         }
 

@@ -2,10 +2,10 @@
 
 use super::HostCnn;
 use super::backward::Backward;
-use super::gemm::{fill_rows, matmul};
+use super::gemm::matmul;
 use super::im2col::HostConv;
 use super::layout::transpose_channels;
-use super::swish::swish;
+use super::swish::bias_swish;
 
 /// Per-thread buffers, kept between calls so that the hot loop allocates nothing.
 #[derive(Default)]
@@ -17,39 +17,42 @@ pub(super) struct Workspace {
     pub(super) deriv: Vec<Vec<f32>>,
     /// im2col matrix, then its gradient.
     pub(super) cols: Vec<f32>,
+    /// The layer input with its padding (im2col), or the padded input gradient (col2im).
+    pub(super) padded: Vec<f32>,
     /// Every layer's im2col matrix, kept for the weight gradients (parameter pass only).
     pub(super) layer_cols: Vec<Vec<f32>>,
 }
 
 impl HostConv {
-    /// One layer forward on `n` NHWC images `a`: `z = im2col(a) W + b` into `z`, then
-    /// `z <- swish(z)` with `swish'(z)` in `deriv`; `cols` keeps the im2col matrix.
+    /// One layer forward on `n` NHWC images `a`: `z = im2col(a) W` into `z`, then
+    /// `z <- swish(z + b)` with its derivative in `deriv`; `cols` keeps the im2col matrix.
     fn forward(
         &self,
         a: &[f32],
         n: usize,
+        padded: &mut Vec<f32>,
         cols: &mut Vec<f32>,
         z: &mut Vec<f32>,
         deriv: &mut Vec<f32>,
     ) {
         let rows = n * self.positions();
         cols.resize(rows * self.patch(), 0.0);
-        self.im2col(a, n, cols);
-        fill_rows(z, &self.bias, rows);
+        self.im2col(a, n, padded, cols);
+        z.resize(rows * self.c_out, 0.0);
         let patch = self.patch();
         matmul(
             rows,
             self.c_out,
             patch,
             z,
-            true,
+            false,
             cols,
             false,
             &self.weight,
             false,
         );
         deriv.resize(z.len(), 0.0);
-        swish(z, deriv);
+        bias_swish(z, &self.bias, deriv);
     }
 }
 
@@ -81,6 +84,7 @@ impl HostCnn {
             next,
             deriv,
             cols,
+            padded,
             layer_cols,
         } = ws;
         deriv.resize_with(layers + 1, Vec::new);
@@ -96,7 +100,7 @@ impl HostCnn {
             } else {
                 &mut *cols
             };
-            conv.forward(act, n, cols, next, d);
+            conv.forward(act, n, padded, cols, next, d);
             std::mem::swap(act, next);
         }
         self.linear_forward(act, next, &mut deriv[layers], energy);
@@ -114,20 +118,20 @@ impl HostCnn {
         let n = energy.len();
         let hidden = self.hidden_b.len();
         let f = features.len() / n;
-        fill_rows(hidden_act, &self.hidden_b, n);
+        hidden_act.resize(n * hidden, 0.0);
         matmul(
             n,
             hidden,
             f,
             hidden_act,
-            true,
+            false,
             features,
             false,
             &self.hidden_w,
             false,
         );
         d_hidden.resize(hidden_act.len(), 0.0);
-        swish(hidden_act, d_hidden);
+        bias_swish(hidden_act, &self.hidden_b, d_hidden);
         for (e, h) in energy.iter_mut().zip(hidden_act.chunks_exact(hidden)) {
             *e = self.out_b + h.iter().zip(&self.out_w).map(|(h, w)| h * w).sum::<f32>();
         }

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::gemm::{fill_rows, matmul};
 use super::layout::{bias_or_zero, read};
-use super::swish::swish;
+use super::swish::bias_swish;
 use crate::error::EnergyError;
 use crate::neural::MlpEnergy;
 
@@ -67,11 +67,16 @@ impl HostMlp {
         let mut width = self.d_input;
         for (i, (w, b)) in self.layers.iter().enumerate() {
             let out = b.len();
-            fill_rows(&mut z, b, rows);
-            matmul(rows, out, width, &mut z, true, &a, false, w, false);
-            if i + 1 < self.layers.len() {
+            let hidden = i + 1 < self.layers.len();
+            if hidden {
+                z.resize(rows * out, 0.0);
+            } else {
+                fill_rows(&mut z, b, rows);
+            }
+            matmul(rows, out, width, &mut z, !hidden, &a, false, w, false);
+            if hidden {
                 deriv.resize(z.len(), 0.0);
-                swish(&mut z, &mut deriv);
+                bias_swish(&mut z, b, &mut deriv);
             }
             std::mem::swap(&mut a, &mut z);
             width = out;
