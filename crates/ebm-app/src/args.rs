@@ -246,6 +246,20 @@ pub struct RecipeArgs {
     /// Adam learning rate [default: train 5e-4, train-conditional 2e-4].
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Where negative chains start [default: persistent].
+    #[arg(long, value_enum)]
+    pub negatives: Option<Negatives>,
+}
+
+/// Where the negative chains of contrastive divergence start (`--negatives`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Negatives {
+    /// From a replay buffer of past negatives, a few re-initialised from noise (the tutorial's).
+    Persistent,
+    /// Every chain from noise: the model learns to be sampled by its short chains from noise.
+    ShortRun,
+    /// Every chain from the data batch (CD-k).
+    CdK,
 }
 
 impl RecipeArgs {
@@ -273,6 +287,15 @@ impl RecipeArgs {
         let steps = self.sampler_steps;
         set_flag(resume, "--sampler-steps", &mut t.sampler_steps, steps)?;
         set_flag(resume, "--lr", &mut t.optimizer.lr, self.lr)?;
+        if let Some(kind) = self.negatives {
+            let chosen = match (kind, &t.negatives) {
+                (Negatives::Persistent, saved @ NegativeConfig::Persistent { .. }) => saved.clone(),
+                (Negatives::Persistent, _) => TrainConfig::uva_images().negatives,
+                (Negatives::ShortRun, _) => NegativeConfig::ShortRun,
+                (Negatives::CdK, _) => NegativeConfig::CdK,
+            };
+            set_flag(resume, "--negatives", &mut t.negatives, Some(chosen))?;
+        }
         if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
             set_flag(resume, "--buffer", capacity, self.buffer)?;
         }

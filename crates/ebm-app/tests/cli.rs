@@ -164,6 +164,34 @@ fn train_and_resume(dir: &Path) {
         std::fs::read_to_string(run.join("checkpoints/latest")).unwrap(),
         "step-00000008"
     );
+
+    // Short-run negatives: saved in the settings, no buffer samples, kept on resume.
+    let mut args = vec![
+        "train",
+        "--run",
+        "short",
+        "--max-steps",
+        "2",
+        "--negatives",
+        "short-run",
+    ];
+    args.extend(quick);
+    let (ok, text) = ebm(dir, &args);
+    assert!(ok && text.contains("short-run chains from noise"), "{text}");
+    let short = dir.join("runs/short");
+    let config = std::fs::read_to_string(short.join("config.json")).unwrap();
+    assert!(config.contains("short_run"), "{config}");
+    assert!(short.join("samples.npy").is_file() && !short.join("buffer-samples.npy").exists());
+    let resume = [
+        "train",
+        "--run",
+        "short",
+        "--resume",
+        "--negatives",
+        "persistent",
+    ];
+    let (ok, text) = ebm(dir, &resume);
+    assert!(!ok && text.contains("--negatives"), "{text}");
 }
 
 fn sample(dir: &Path, run: &Path) {
