@@ -6,7 +6,7 @@
 # runs/readme-figures.log.
 #
 #   scripts/readme-figures.sh            # all of it (about 90 minutes on 2 idle cores)
-#   scripts/readme-figures.sh compose    # one part: image, compose, tag or toy
+#   scripts/readme-figures.sh compose    # one part: image, compose, jem, tag or toy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 part="${1:-all}"
@@ -45,6 +45,27 @@ if [[ "$part" == all || "$part" == compose ]]; then
   for e in "even & ge5" "digit=0 | digit=1" "ge5 & !loop" "ge5 & loop=0"; do
     timed compose --run runs/poe --expr "$e" --n 256
   done
+fi
+
+if [[ "$part" == all || "$part" == jem ]]; then
+  # One network that classifies and generates; judged by runs/poe/judge (the compose part).
+  rm -rf runs/jem
+  timed train-conditional --run runs/jem/digit --target digit --epochs 40 --lr 1e-3 --generative-weight 0.3
+  timed train-conditional --run runs/jem/judge32 --target judge --epochs 40 --lr 1e-3 --hidden 32 --shift 2
+  timed train-conditional --run runs/jem/digit32 --target digit --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --generative-weight 0.3
+  timed classify --run runs/poe/judge
+  timed classify --run runs/jem/judge32
+  timed classify --run runs/jem/digit32 --generate 32 --from buffer --steps 100
+  timed classify --run runs/jem/digit --generate 32 --from base --steps 0
+  timed classify --run runs/jem/digit --generate 32 --from noise
+  timed classify --run runs/jem/digit --generate 32 --from buffer --steps 100
+  ln -sfn ../poe/judge runs/jem/judge
+  for e in "even & ge5" "digit=0 | digit=1" "ge5 & !loop"; do
+    timed compose --run runs/jem --from-digit --expr "$e" --n 256 --no-baselines
+  done
+  all_digits="digit=0 | digit=1 | digit=2 | digit=3 | digit=4 | digit=5 | digit=6 | digit=7 | digit=8 | digit=9"
+  timed compose --run runs/jem --expr "$all_digits" --n 256 --no-baselines
+  timed eval-samples --samples "runs/jem/compose/$(ls runs/jem/compose | grep '^digit-0_O.*npy$')"
 fi
 
 if [[ "$part" == all || "$part" == tag ]]; then

@@ -6,10 +6,11 @@
 //! `--run` names the folder that holds the expert runs (default `runs/poe`, where
 //! `ebm train-conditional --target T` writes `runs/poe/T`). Atoms: `digit=k` is `E(x, k)` of the
 //! digit expert (`<run>/digit`); an attribute `a` (`even`, `ge5`, `loop`, `curvy`; `a=0` for its
-//! complement) is `E(x, a)` of the attribute expert `<run>/<a>`. A bare negation `!b` is taken
+//! complement) is `E(x, a)` of the attribute expert `<run>/<a>`, or with `--from-digit` the digit
+//! expert's energy of the set of digits that have it. A bare negation `!b` is taken
 //! against the digit expert's marginal energy `-logsumexp_y f_y(x)`. The cap of a negated expert
-//! is the median of its energy over real training images. The judge is `<run>/judge`; grids and
-//! the JSON report go to `<run>/compose/`.
+//! is the median of its energy over real training images. The judge is `<run>/judge`; grids (PNG, and the
+//! samples as `.npy` for `ebm eval-samples`) and the JSON report go to `<run>/compose/`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ use crate::args::RunArgs;
 use crate::attributes::{Attribute, intended_digits};
 use crate::conditional_run::load_conditional_run;
 use crate::judge::Judge;
-use crate::output::{host_images, write_atomic, write_grid};
+use crate::output::{host_images, write_atomic, write_grid, write_npy};
 
 /// Arguments of `ebm compose`.
 #[derive(Debug, Args)]
@@ -61,6 +62,11 @@ pub struct ComposeArgs {
     /// Mixture temperature T.
     #[arg(long, default_value_t = 1.0)]
     temperature: f64,
+    /// Take every attribute from the digit expert instead of its own expert: `a` is
+    /// `E_S(x) = -logsumexp_{y in S} f_y(x)` with `S` the digits that have `a` (one network,
+    /// such as a JEM-trained digit expert, for every atom).
+    #[arg(long)]
+    from_digit: bool,
     /// Skip sampling each expert alone (the baselines).
     #[arg(long)]
     no_baselines: bool,
@@ -76,6 +82,8 @@ struct DirExperts {
     nets: RefCell<BTreeMap<String, ConditionalNet>>,
     /// Real images for the negation caps.
     reference: Tensor<4>,
+    /// Attributes as label sets of the digit expert (`--from-digit`).
+    from_digit: bool,
 }
 
 impl DirExperts {
@@ -128,6 +136,15 @@ impl Experts<4> for DirExperts {
                 ));
             }
         };
+        if self.from_digit {
+            let set: Vec<usize> = (0..10u8)
+                .filter(|&d| attr.holds(d) == (class == 1))
+                .map(usize::from)
+                .collect();
+            let energy = ClassEnergy::new(self.net("digit")?, &set, atom.to_string())
+                .map_err(|e| e.to_string())?;
+            return Ok(Box::new(energy));
+        }
         self.class(attr.name(), class, atom)
     }
 
@@ -232,6 +249,7 @@ impl Session<'_> {
         let grid = self.out.join(format!("{}.png", slug(label)));
         let cols = (args.n as f64).sqrt().ceil() as usize;
         write_grid(&grid, &values, d, cols, 2)?;
+        write_npy(&grid.with_extension("npy"), &values, &d)?;
         Ok(Outcome {
             expr: label.to_string(),
             in_set: verdict.in_set,
@@ -277,6 +295,7 @@ pub fn run(args: ComposeArgs) -> Result<()> {
         device: device.clone(),
         nets: RefCell::new(BTreeMap::new()),
         reference: judge.reference.clone(),
+        from_digit: args.from_digit,
     };
     let options = ComposeOptions {
         lambda: args.lambda,

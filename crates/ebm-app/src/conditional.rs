@@ -33,6 +33,14 @@ pub struct TrainConditionalArgs {
     /// by cross-entropy, used to label generated samples) [required for a new run].
     #[arg(long)]
     target: Option<String>,
+    /// Joint CD: the weight of the generative term, CE + gamma (E(x+) - E(x-)) [default: 1,
+    /// the joint likelihood]; smaller values favour classification.
+    #[arg(long)]
+    generative_weight: Option<f64>,
+    /// Data augmentation: move each training image by a random offset of at most this many
+    /// pixels on each axis [default: 0, none].
+    #[arg(long)]
+    shift: Option<usize>,
     #[command(flatten)]
     recipe: RecipeArgs,
 }
@@ -102,6 +110,9 @@ fn settings(args: &TrainConditionalArgs, dir: &RunDir) -> Result<ConditionalRunC
     let resume = args.fit.resume;
     let mut config = args.fit.base_config(dir, || defaults(args))?;
     set_flag(resume, "--target", &mut config.target, args.target.clone())?;
+    let gamma = &mut config.train.generative_weight;
+    set_flag(resume, "--generative-weight", gamma, args.generative_weight)?;
+    set_flag(resume, "--shift", &mut config.train.max_shift, args.shift)?;
     let fields = (&mut config.data, &mut config.limit, &mut config.net.hidden);
     let (seed, t) = (args.fit.seed, &mut config.train.train);
     args.recipe.apply(resume, fields, seed, t)?;

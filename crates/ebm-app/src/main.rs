@@ -14,12 +14,15 @@
 mod anomaly;
 mod args;
 mod attributes;
+mod class_base;
+mod class_samples;
 mod classify;
 mod compose;
 mod conditional;
 mod conditional_run;
 mod eval_samples;
 mod judge;
+mod ood;
 mod output;
 mod plot;
 mod rbm;

@@ -109,10 +109,9 @@ fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path).unwrap().lines().count()
 }
 
-fn train_and_resume(dir: &Path) {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
-    let data = data.to_str().unwrap();
-    let quick = [
+/// A tiny training setup: 32 digits, small model, few sampler steps.
+fn quick_args(data: &str) -> [&str; 14] {
+    [
         "--data",
         data,
         "--limit",
@@ -127,10 +126,18 @@ fn train_and_resume(dir: &Path) {
         "8",
         "--fresh-steps",
         "5",
-    ];
+    ]
+}
 
+fn mnist() -> String {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-4k");
+    data.to_str().unwrap().to_string()
+}
+
+fn train_and_resume(dir: &Path) {
+    let data = mnist();
     let mut args = vec!["train", "--run", "tiny", "--epochs", "1"];
-    args.extend(quick);
+    args.extend(quick_args(&data));
     let (ok, text) = ebm(dir, &args);
     assert!(ok, "{text}");
     let run = dir.join("runs/tiny");
@@ -164,7 +171,11 @@ fn train_and_resume(dir: &Path) {
         std::fs::read_to_string(run.join("checkpoints/latest")).unwrap(),
         "step-00000008"
     );
+    short_run(dir);
+}
 
+fn short_run(dir: &Path) {
+    let data = mnist();
     // Short-run negatives: saved in the settings, no buffer samples, kept on resume.
     let mut args = vec![
         "train",
@@ -175,7 +186,7 @@ fn train_and_resume(dir: &Path) {
         "--negatives",
         "short-run",
     ];
-    args.extend(quick);
+    args.extend(quick_args(&data));
     let (ok, text) = ebm(dir, &args);
     assert!(ok && text.contains("short-run chains from noise"), "{text}");
     let short = dir.join("runs/short");

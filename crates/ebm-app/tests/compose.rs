@@ -45,9 +45,32 @@ fn check_classify(dir: &Path) {
     let (ok, text) = ebm(dir, &["classify", "--run", "poe/digit"]);
     assert!(ok, "{text}");
     assert!(
-        text.contains("accuracy of argmin_y E(x, y) on 16 held-out images"),
+        text.contains("accuracy of argmin_y E(x, y) on 16 held-out images")
+            && text.contains("expected calibration error")
+            && text.contains("upside down"),
         "{text}"
     );
+    for from in ["noise", "buffer"] {
+        let args = [
+            "classify",
+            "--run",
+            "poe/digit",
+            "--generate",
+            "1",
+            "--steps",
+            "2",
+        ];
+        let mut args = args.to_vec();
+        args.extend(["--judge", "poe/judge", "--from", from]);
+        let (ok, text) = ebm(dir, &args);
+        assert!(ok && text.contains("worst class"), "{text}");
+        let grid = format!("poe/digit/generated-by-class-from-{from}.png");
+        assert!(dir.join(grid).is_file(), "{text}");
+    }
+    let json = std::fs::read_to_string(dir.join("poe/digit/classify.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["generation"]["by_class"].as_array().unwrap().len(), 10);
+    assert_eq!(json["out_of_distribution"].as_array().unwrap().len(), 4);
     let expect = [
         "trained by `ebm train-conditional`",
         "classify.json",
@@ -101,6 +124,8 @@ fn check_compose_or_not(dir: &Path) {
     assert!(ok && text.contains("intended digits [0, 1]"), "{text}");
     let (ok, text) = compose(dir, "ge5 & !loop", &["--no-baselines"]);
     assert!(ok && text.contains("intended digits [5, 7]"), "{text}");
+    let (ok, text) = compose(dir, "even & ge5", &["--from-digit"]);
+    assert!(ok && text.contains("even (alone)"), "{text}");
     let (ok, text) = compose(dir, "!digit=8", &["--no-baselines"]);
     assert!(
         ok && text.contains("intended digits [0, 1, 2, 3, 4, 5, 6, 7, 9]"),

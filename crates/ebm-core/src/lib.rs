@@ -14,7 +14,8 @@
 //! - [`ModuleEnergy`]: any burn `Module` with a batch forward as an energy ([`module_energy`]).
 //! - Neural energies: [`MlpEnergy`] and the UvA image [`CnnEnergy`] on one [`CnnBackbone`];
 //!   conditional energies `E(x, y) = -logit_y(x)` ([`ConditionalNet`], [`ClassEnergy`],
-//!   [`LabelEnergy`]) and classification by energy ([`neural::classify`](mod@neural::classify)) ([`neural`]).
+//!   [`LabelEnergy`]) and classification by energy ([`neural::classify`](mod@neural::classify)) and its calibration
+//!   ([`neural::calibration`](mod@neural::calibration)) ([`neural`]).
 //! - Analytic energies with closed-form gradients and `log Z`: Gaussian, diagonal Gaussian,
 //!   mixture, banana, funnel, double well, and temperature as a wrapper; Bayesian logistic
 //!   regression. The diagonal Gaussian, banana, funnel and logistic regression also have a

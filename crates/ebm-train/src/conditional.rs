@@ -18,8 +18,13 @@
 //! ```
 //!
 //! Since `E(x+, y+) = -log p(y+ | x+) + E(x+)`, this equals cross-entropy plus CD on the
-//! marginal energy (the decomposition of Grathwohl et al. 2020): the same network classifies by
-//! `argmin_y E(x, y)` and generates `x` given `y` by Langevin dynamics.
+//! marginal energy (the decomposition of Grathwohl et al. 2020, JEM): the same network classifies
+//! by `argmin_y E(x, y)` and generates `x` given `y` by Langevin dynamics. The generative weight
+//! `gamma` ([`ConditionalTrainConfig::generative_weight`], 1 by default) scales the CD part:
+//!
+//! ```text
+//! L = mean(-log p(y+ | x+)) + gamma (mean E(x+) - mean E(x-)) + alpha mean(e+^2 + e-^2)
+//! ```
 //!
 //! Checkpoints and the [`Learner`](crate::Learner) implementation are in
 //! [`conditional_io`](crate::conditional_io).
@@ -32,6 +37,7 @@ use ebm_core::neural::conditional::{log_sum_exp_rows, one_hot};
 use ebm_core::{ConditionalNet, LabelEnergy, SeededRng};
 use serde::{Deserialize, Serialize};
 
+use crate::augment::random_shift;
 use crate::buffer::ReplayBuffer;
 use crate::config::{NegativeConfig, TrainConfig};
 use crate::error::TrainError;
@@ -58,6 +64,19 @@ pub struct ConditionalTrainConfig {
     pub train: TrainConfig,
     /// The objective.
     pub objective: Objective,
+    /// Joint CD: the weight `gamma` of the generative term (see the module docs); 1 is the
+    /// joint likelihood, smaller values favour classification.
+    #[serde(default = "one")]
+    pub generative_weight: f64,
+    /// Data augmentation: each training image moves by a random offset of at most this many
+    /// pixels on each axis ([`random_shift`]); 0 (the default) for none.
+    #[serde(default)]
+    pub max_shift: usize,
+}
+
+/// The default generative weight (configs written before it existed).
+fn one() -> f64 {
+    1.0
 }
 
 impl ConditionalTrainConfig {
@@ -75,12 +94,23 @@ impl ConditionalTrainConfig {
             reinit_prob: 0.05,
         };
         train.optimizer.lr = 2e-4;
-        Self { train, objective }
+        Self {
+            train,
+            objective,
+            generative_weight: 1.0,
+            max_shift: 0,
+        }
     }
 
     /// Checks the settings; the error names the one at fault.
     pub fn validate(&self) -> Result<(), TrainError> {
         self.train.validate()?;
+        if !(self.generative_weight >= 0.0 && self.generative_weight.is_finite()) {
+            return Err(TrainError::config(
+                "generative_weight",
+                format!("must be finite and >= 0, got {}", self.generative_weight),
+            ));
+        }
         if self.objective == Objective::JointCd
             && !matches!(self.train.negatives, NegativeConfig::Persistent { .. })
         {
@@ -203,7 +233,8 @@ impl ConditionalTrainer {
                 reason: e.to_string(),
             })?;
         let device: Device = x.device();
-        let x = self.noised(x.inner(), &device);
+        let x = random_shift(x.inner(), self.config.max_shift, &mut self.rng)?;
+        let x = self.noised(x, &device);
         let targets = one_hot(labels, self.net.classes, &device);
         let pass = match self.config.objective {
             Objective::CrossEntropy => self.cross_entropy(x, targets, &device),
@@ -270,7 +301,13 @@ impl ConditionalTrainer {
         let neg = logits.slice([n..2 * n, 0..k]);
         let e_pos = (pos.clone() * targets).sum_dim(1).reshape([n]).neg();
         let e_neg = log_sum_exp_rows(neg).neg();
-        let (loss, mp, mn) = contrastive_loss(e_pos, e_neg, self.config.train.alpha);
+        let gamma = self.config.generative_weight;
+        let marginal_pos = (gamma != 1.0).then(|| log_sum_exp_rows(pos.clone()).neg().mean());
+        let (mut loss, mp, mn) = contrastive_loss(e_pos, e_neg, self.config.train.alpha);
+        if let Some(marginal_pos) = marginal_pos {
+            // e+ = cross-entropy + E(x+): scale the CD part E(x+) - E(x-) to gamma.
+            loss = loss + (marginal_pos - mn.clone()) * (gamma - 1.0);
+        }
         let predicted = pos.inner().argmax(1).float().reshape([n]);
         Ok(Pass {
             stats: vec![loss.clone().inner(), mp.inner(), mn.inner(), predicted],

@@ -8,6 +8,7 @@
 //! - [`sampler`]: running a configured kernel ([`SamplerConfig`], `ebm-mcmc`'s `KernelSpec`) to
 //!   make negatives.
 //! - [`buffer`]: the replay buffer of persistent CD.
+//! - [`augment`]: random translations of image batches.
 //! - [`fit`]: the one training loop ([`Fit`], [`Learner`]), the run folder ([`RunDir`]), atomic
 //!   checkpoints, metrics as JSON lines, progress, Ctrl-C.
 //! - [`trainer`]: the contrastive-divergence step ([`Trainer`]); [`trainer_io`]: its checkpoint
@@ -21,6 +22,7 @@
 //! - [`rbm`]: CD-k and persistent CD for the RBM ([`RbmTrainer`]), checkpoints.
 //! - [`error`][]: [`TrainError`].
 
+pub mod augment;
 pub mod buffer;
 pub mod conditional;
 pub mod conditional_io;
@@ -38,6 +40,7 @@ pub mod sampler;
 pub mod trainer;
 pub mod trainer_io;
 
+pub use augment::random_shift;
 pub use buffer::ReplayBuffer;
 pub use conditional::{
     ConditionalStepMetrics, ConditionalTrainConfig, ConditionalTrainer, Objective,

@@ -107,3 +107,35 @@ fn cross_entropy_fits_a_fixed_batch() {
     assert!(last.loss < 0.5 * first.loss, "{first:?} -> {last:?}");
     assert_eq!(last.batch_accuracy, 1.0);
 }
+
+/// With alpha = 0, joint CD at generative weight 0 is cross-entropy: the loss of a step from
+/// the same network and batch is the same (up to rounding), and the default weight 1 adds
+/// `E(x+) - E(x-)` (the negative control). The network is first fitted to a batch by
+/// cross-entropy, so that its energies of data and of negatives differ.
+#[test]
+fn generative_weight_zero_is_cross_entropy() {
+    let mut fitted = trainer(Objective::CrossEntropy);
+    fitted.scale_learning_rate(50.0).unwrap();
+    for _ in 0..30 {
+        fitted.step(batch(0).0, &batch(0).1).unwrap();
+    }
+    let loss = |objective, gamma| {
+        let mut c = config(objective);
+        c.train.alpha = 0.0;
+        c.generative_weight = gamma;
+        let mut t = ConditionalTrainer::new(fitted.net().clone(), c).unwrap();
+        let m = t.step(batch(0).0, &batch(0).1).unwrap();
+        (m.loss, m.e_pos - m.e_neg)
+    };
+    let (ce, _) = loss(Objective::CrossEntropy, 1.0);
+    let (zero, _) = loss(Objective::JointCd, 0.0);
+    assert!((ce - zero).abs() < 1e-4, "{ce} vs {zero}");
+    // At weight 1 the loss is mean E(x+, y+) - mean E(x-) = cross-entropy + E(x+) - E(x-).
+    let (one, gap) = loss(Objective::JointCd, 1.0);
+    assert!((one - gap).abs() < 1e-4, "{one} vs {gap}");
+    assert!((one - ce).abs() > 1e-2, "{ce} vs {one}");
+    let mut bad = config(Objective::JointCd);
+    bad.generative_weight = f64::NAN;
+    let err = bad.validate().unwrap_err();
+    assert!(err.to_string().contains("generative_weight"), "{err}");
+}

@@ -2,6 +2,7 @@
 //! `E(x, y) = -logit_y(x)` from a network with one output per class.
 
 mod backbone;
+pub mod calibration;
 pub mod classify;
 mod cnn;
 mod cnn_module;
@@ -11,6 +12,7 @@ pub mod init;
 mod mlp;
 
 pub use backbone::{CnnBackbone, CnnBackboneConfig};
+pub use calibration::{confidences, expected_calibration_error, softmax};
 pub use classify::{accuracy, argmax, classify, confusion};
 pub use cnn::{CnnEnergy, CnnEnergyConfig};
 pub use conditional::{ClassEnergy, ConditionalNet, ConditionalNetConfig, LabelEnergy};
