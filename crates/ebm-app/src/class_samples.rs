@@ -11,10 +11,9 @@ use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use ebm_core::{ConditionalNet, Energy, LabelEnergy, SeededRng};
 use ebm_mcmc::{Sgld, StepSize};
-use ebm_train::{ReplayBuffer, run_kernel};
+use ebm_train::{ClassGaussians, ReplayBuffer, run_kernel};
 use serde::Serialize;
 
-use crate::class_base::ClassGaussians;
 use crate::judge::Judge;
 use crate::output::{host_images, write_grid};
 

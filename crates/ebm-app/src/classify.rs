@@ -12,13 +12,13 @@ use ebm_core::neural::expected_calibration_error;
 
 use burn::tensor::Device;
 use ebm_core::ConditionalNet;
-use ebm_train::{NegativeConfig, ReplayBuffer, RunDir};
+use ebm_train::{ClassGaussians, NegativeConfig, ReplayBuffer, RunDir};
 
 use crate::args::RunArgs;
-use crate::class_base::ClassGaussians;
 use crate::class_samples::{Chains, Start, generate_and_judge};
 use crate::conditional_run::{
-    ConditionalRunConfig, digits, dims, load_conditional_run, load_split, target_labels,
+    ConditionalRunConfig, digits, dims, fit_class_base, load_conditional_run, load_split,
+    target_labels,
 };
 use crate::judge::Judge;
 use crate::ood::{OodRow, ood_table};
@@ -109,6 +109,12 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
         "out_of_distribution": ood, "generation": generated,
     });
     crate::output::write_json(&dir.file("classify.json"), &json)?;
+    let title = format!(
+        "`{}`: accuracy {acc:.4}, expected calibration error {ece:.4}",
+        config.target
+    );
+    let md = crate::classify_report::markdown(&title, &table, &ood);
+    crate::output::write_text(&dir.file("classify.md"), &md)?;
     crate::report::refresh(&dir);
     Ok(())
 }
@@ -167,9 +173,7 @@ fn generate(
 /// Per-class Gaussians fitted to the run's training split.
 fn class_base(config: &ConditionalRunConfig) -> Result<ClassGaussians> {
     let (train, _) = load_split(&config.data, config.limit)?;
-    let (k, labels) = target_labels(&config.target, digits(&train)?)?;
-    let item = train.channels * train.height * train.width;
-    ClassGaussians::fit(&train.images, &labels, item, k)
+    fit_class_base(&config.target, &train)
 }
 
 /// The replay buffer of the run's latest checkpoint.

@@ -15,7 +15,8 @@ use ebm_train::{
 
 use crate::args::{FitArgs, RecipeArgs, RunArgs, fit_loop, reached_end, set_flag};
 use crate::conditional_run::{
-    ConditionalRunConfig, ConditionalSummary, digits, dims, load_split, target_labels,
+    ConditionalRunConfig, ConditionalSummary, digits, dims, fit_class_base, load_split,
+    target_labels,
 };
 use crate::output::{write_atomic, write_grid};
 
@@ -37,6 +38,10 @@ pub struct TrainConditionalArgs {
     /// the joint likelihood]; smaller values favour classification.
     #[arg(long)]
     generative_weight: Option<f64>,
+    /// JEM++'s informative initialisation: start and re-initialise the replay buffer's chains
+    /// from a per-class Gaussian fitted to the training images, not uniform noise.
+    #[arg(long)]
+    informative_init: bool,
     /// Data augmentation: move each training image by a random offset of at most this many
     /// pixels on each axis [default: 0, none].
     #[arg(long)]
@@ -58,6 +63,9 @@ pub fn run(args: TrainConditionalArgs) -> Result<()> {
         .net
         .init(&device.clone().autodiff(), config.train.train.seed)?;
     let mut trainer = ConditionalTrainer::new(net, config.train.clone())?;
+    if config.train.informative_init {
+        trainer = trainer.with_base(fit_class_base(&config.target, &train)?)?;
+    }
     println!(
         "training `{}` ({} classes, {:?}) on {} images, held out {}, device {:?}; writing {}",
         config.target,
@@ -113,6 +121,13 @@ fn settings(args: &TrainConditionalArgs, dir: &RunDir) -> Result<ConditionalRunC
     let gamma = &mut config.train.generative_weight;
     set_flag(resume, "--generative-weight", gamma, args.generative_weight)?;
     set_flag(resume, "--shift", &mut config.train.max_shift, args.shift)?;
+    let informative = args.informative_init.then_some(true);
+    set_flag(
+        resume,
+        "--informative-init",
+        &mut config.train.informative_init,
+        informative,
+    )?;
     let fields = (&mut config.data, &mut config.limit, &mut config.net.hidden);
     let (seed, t) = (args.fit.seed, &mut config.train.train);
     args.recipe.apply(resume, fields, seed, t)?;

@@ -18,7 +18,7 @@ use burn::tensor::Device;
 use ebm_core::{ConditionalNet, ConditionalNetConfig};
 use ebm_data::{ImageSet, LoadOptions, load_images};
 use ebm_train::conditional_io::load_net;
-use ebm_train::{ConditionalTrainConfig, FitConfig, RunDir};
+use ebm_train::{ClassGaussians, ConditionalTrainConfig, FitConfig, RunDir};
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::Attribute;
@@ -102,6 +102,13 @@ pub fn target_labels(target: &str, digits: &[u8]) -> Result<(usize, Vec<usize>)>
             (2, a.relabel(digits))
         }
     })
+}
+
+/// Per-class Gaussians of the target's classes fitted to the labelled images `set`.
+pub fn fit_class_base(target: &str, set: &ImageSet) -> Result<ClassGaussians> {
+    let (k, labels) = target_labels(target, digits(set)?)?;
+    let item = set.channels * set.height * set.width;
+    Ok(ClassGaussians::fit(&set.images, &labels, item, k)?)
 }
 
 /// Dims `[n, c, h, w]` of an image set.

@@ -14,9 +14,9 @@
 mod anomaly;
 mod args;
 mod attributes;
-mod class_base;
 mod class_samples;
 mod classify;
+mod classify_report;
 mod compose;
 mod conditional;
 mod conditional_run;

@@ -33,6 +33,27 @@ fn train_experts(dir: &Path) {
         }
     }
     assert!(dir.join("poe/digit/buffer.png").is_file());
+    // JEM's recipe flags: saved in the settings.
+    let mut args = tiny("digit", "poe/jem", "1", Some("2"));
+    args.extend(
+        [
+            "--informative-init",
+            "--generative-weight",
+            "0.3",
+            "--shift",
+            "1",
+        ]
+        .map(String::from),
+    );
+    run_ok(dir, &args);
+    let config = std::fs::read_to_string(dir.join("poe/jem/config.json")).unwrap();
+    for want in [
+        "\"informative_init\": true",
+        "\"generative_weight\": 0.3",
+        "\"max_shift\": 1",
+    ] {
+        assert!(config.contains(want), "{want}: {config}");
+    }
     assert!(!dir.join("poe/judge/buffer.png").exists());
     let lines = std::fs::read_to_string(dir.join("poe/digit/metrics.jsonl"))
         .unwrap()
@@ -76,6 +97,9 @@ fn check_classify(dir: &Path) {
         "classify.json",
         "accuracy",
         "buffer.png",
+        "true \\ predicted",
+        "AUROC of max softmax",
+        "generated-by-class-from-buffer.png",
     ];
     common::check_report(&dir.join("poe/digit"), &expect);
     let (ok, text) = ebm(dir, &["classify", "--run", "poe/even"]);

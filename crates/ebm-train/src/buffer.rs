@@ -98,13 +98,28 @@ impl ReplayBuffer {
         device: &Device,
     ) -> (Vec<usize>, Tensor<D>) {
         let len = self.item_len();
+        let mut fresh = |_: usize, rng: &mut SeededRng| draw(init, len, rng);
+        self.sample_with(n, reinit_prob, &mut fresh, rng, device)
+    }
+
+    /// [`sample`](Self::sample) with the fresh draw for a slot made by `fresh(slot, rng)` (one
+    /// item), e.g. from a distribution that depends on the slot's class.
+    pub fn sample_with<const D: usize>(
+        &self,
+        n: usize,
+        reinit_prob: f64,
+        fresh: &mut dyn FnMut(usize, &mut SeededRng) -> Vec<f32>,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> (Vec<usize>, Tensor<D>) {
+        let len = self.item_len();
         let mut out = Vec::with_capacity(n * len);
         let mut slots = Vec::with_capacity(n);
         for _ in 0..n {
             let slot = ((rng.uniform_f64() * self.capacity as f64) as usize).min(self.capacity - 1);
             slots.push(slot);
             if rng.uniform_f64() < reinit_prob {
-                out.extend(draw(init, len, rng));
+                out.extend(fresh(slot, rng));
             } else {
                 out.extend_from_slice(&self.data[slot * len..(slot + 1) * len]);
             }
@@ -113,6 +128,18 @@ impl ReplayBuffer {
             slots,
             Tensor::from_data(TensorData::new(out, self.batch_dims::<D>(n)), device),
         )
+    }
+
+    /// Replaces every slot's contents by `fresh(slot, rng)` (one item each).
+    pub fn refill(
+        &mut self,
+        fresh: &mut dyn FnMut(usize, &mut SeededRng) -> Vec<f32>,
+        rng: &mut SeededRng,
+    ) {
+        let len = self.item_len();
+        for slot in 0..self.capacity {
+            self.data[slot * len..(slot + 1) * len].copy_from_slice(&fresh(slot, rng));
+        }
     }
 
     /// Writes `values` (`[slots.len(), item...]`, host order) back into `slots`.
@@ -188,5 +215,32 @@ mod tests {
                 .all(|v| (-1.0..1.0).contains(v))
         );
         assert!(ReplayBuffer::from_parts(3, vec![2], vec![0.0; 5]).is_none());
+    }
+
+    #[test]
+    fn fresh_draws_come_from_the_slot_closure_and_sample_is_sample_with_the_init() {
+        let init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
+        let mut rng = SeededRng::new(3);
+        let buf = ReplayBuffer::new(6, &[2], &init, &mut rng);
+        let device = Device::flex();
+        // Every start fresh: each is [slot, slot] from the closure.
+        let mut by_slot = |slot: usize, _: &mut SeededRng| vec![slot as f32; 2];
+        let (slots, x) = buf.sample_with::<2>(8, 1.0, &mut by_slot, &mut rng, &device);
+        let v = x.into_data().try_to_vec::<f32>().unwrap();
+        for (i, &s) in slots.iter().enumerate() {
+            assert_eq!(&v[2 * i..2 * i + 2], &[s as f32, s as f32]);
+        }
+        // `sample` is `sample_with` drawing from the init distribution: same seed, same starts.
+        let (a, xa) = buf.sample::<2>(8, 0.5, &init, &mut SeededRng::new(9), &device);
+        let mut from_init = |_: usize, rng: &mut SeededRng| draw(&init, 2, rng);
+        let (b, xb) = buf.sample_with::<2>(8, 0.5, &mut from_init, &mut SeededRng::new(9), &device);
+        assert_eq!(a, b);
+        assert_eq!(xa.into_data(), xb.into_data());
+        let mut full = buf.clone();
+        full.refill(&mut by_slot, &mut rng);
+        assert_eq!(
+            full.data(),
+            &[0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
+        );
     }
 }

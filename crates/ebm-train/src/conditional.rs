@@ -38,7 +38,8 @@ use ebm_core::{ConditionalNet, LabelEnergy, SeededRng};
 use serde::{Deserialize, Serialize};
 
 use crate::augment::random_shift;
-use crate::buffer::ReplayBuffer;
+use crate::buffer::{ReplayBuffer, draw};
+use crate::class_base::ClassGaussians;
 use crate::config::{NegativeConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
@@ -68,6 +69,11 @@ pub struct ConditionalTrainConfig {
     /// joint likelihood, smaller values favour classification.
     #[serde(default = "one")]
     pub generative_weight: f64,
+    /// JEM++'s informative initialisation: the replay buffer starts from, and re-initialises
+    /// from, a per-class Gaussian fitted to the training images ([`ClassGaussians`], handed to
+    /// [`ConditionalTrainer::with_base`]) instead of `train.init`; false (the default) for none.
+    #[serde(default)]
+    pub informative_init: bool,
     /// Data augmentation: each training image moves by a random offset of at most this many
     /// pixels on each axis ([`random_shift`]); 0 (the default) for none.
     #[serde(default)]
@@ -98,6 +104,7 @@ impl ConditionalTrainConfig {
             train,
             objective,
             generative_weight: 1.0,
+            informative_init: false,
             max_shift: 0,
         }
     }
@@ -156,6 +163,8 @@ pub struct ConditionalTrainer {
     pub(crate) buffer: Option<ReplayBuffer>,
     pub(crate) rng: SeededRng,
     pub(crate) step: usize,
+    /// The fitted base of the informative initialisation, if any.
+    pub(crate) base: Option<ClassGaussians>,
 }
 
 impl ConditionalTrainer {
@@ -182,7 +191,33 @@ impl ConditionalTrainer {
             buffer,
             rng,
             step: 0,
+            base: None,
         })
+    }
+
+    /// Fills the replay buffer from `base` (slot `i` from class `i mod K`), which also makes the
+    /// re-initialised chains from now on: JEM++'s informative initialisation. Fails unless the
+    /// base has the network's classes and image size and the recipe asks for it
+    /// (`informative_init`). A checkpoint loaded later replaces the buffer; the base stays.
+    pub fn with_base(mut self, base: ClassGaussians) -> Result<Self, TrainError> {
+        let k = self.net.classes;
+        let item = self.net.channels() * self.net.image_size() * self.net.image_size();
+        if !self.config.informative_init || base.classes() != k || base.item_len() != item {
+            return Err(TrainError::config(
+                "informative_init",
+                format!(
+                    "a base of {} classes of {} values for a network of {k} classes of {item} (informative_init {})",
+                    base.classes(),
+                    base.item_len(),
+                    self.config.informative_init
+                ),
+            ));
+        }
+        if let Some(buffer) = self.buffer.as_mut() {
+            buffer.refill(&mut |slot, rng| base.draw(slot % k, 1, rng), &mut self.rng);
+        }
+        self.base = Some(base);
+        Ok(self)
     }
 
     /// The network being trained (parameters tracked).
@@ -289,7 +324,13 @@ impl ConditionalTrainer {
             .as_ref()
             .ok_or_else(|| TrainError::config("negatives", "joint CD without a replay buffer"))?;
         let init = &self.config.train.init;
-        let (slots, start) = buffer.sample::<4>(n, reinit, init, &mut self.rng, device);
+        let len = buffer.data().len() / buffer.capacity();
+        let base = self.base.as_ref();
+        let mut fresh = |slot: usize, rng: &mut SeededRng| match base {
+            Some(b) => b.draw(slot % k, 1, rng),
+            None => draw(init, len, rng),
+        };
+        let (slots, start) = buffer.sample_with::<4>(n, reinit, &mut fresh, &mut self.rng, device);
         let neg_labels: Vec<usize> = slots.iter().map(|s| s % k).collect();
         let energy = LabelEnergy::new(self.net.valid(), neg_labels)
             .map_err(|e| TrainError::config("negatives", format!("buffer labels: {e}")))?;

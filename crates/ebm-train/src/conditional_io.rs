@@ -71,6 +71,7 @@ impl ConditionalTrainer {
             buffer,
             rng: state.rng,
             step: state.step,
+            base: None,
         })
     }
 }
@@ -104,8 +105,11 @@ impl Learner for ConditionalTrainer {
         self.save_to(dir)
     }
 
+    /// Loads the checkpoint; the informative-initialisation base, not part of it, is kept.
     fn load(&mut self, dir: &Path) -> Result<(), TrainError> {
+        let base = self.base.take();
         *self = Self::load_from(self.net.clone(), dir)?;
+        self.base = base;
         Ok(())
     }
 

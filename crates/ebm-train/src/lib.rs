@@ -9,6 +9,8 @@
 //!   make negatives.
 //! - [`buffer`]: the replay buffer of persistent CD.
 //! - [`augment`]: random translations of image batches.
+//! - [`class_base`]: per-class Gaussians fitted to images ([`ClassGaussians`]), JEM++'s
+//!   informative initialisation of the replay buffer.
 //! - [`fit`]: the one training loop ([`Fit`], [`Learner`]), the run folder ([`RunDir`]), atomic
 //!   checkpoints, metrics as JSON lines, progress, Ctrl-C.
 //! - [`trainer`]: the contrastive-divergence step ([`Trainer`]); [`trainer_io`]: its checkpoint
@@ -24,6 +26,7 @@
 
 pub mod augment;
 pub mod buffer;
+pub mod class_base;
 pub mod conditional;
 pub mod conditional_io;
 pub mod config;
@@ -42,6 +45,7 @@ pub mod trainer_io;
 
 pub use augment::random_shift;
 pub use buffer::ReplayBuffer;
+pub use class_base::ClassGaussians;
 pub use conditional::{
     ConditionalStepMetrics, ConditionalTrainConfig, ConditionalTrainer, Objective,
 };

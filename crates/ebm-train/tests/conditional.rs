@@ -139,3 +139,34 @@ fn generative_weight_zero_is_cross_entropy() {
     let err = bad.validate().unwrap_err();
     assert!(err.to_string().contains("generative_weight"), "{err}");
 }
+
+/// The informative initialisation fills slot `i` of the replay buffer from class `i mod K`'s
+/// Gaussian; without `informative_init` in the recipe, or with a base of another shape, it is
+/// refused.
+#[test]
+fn informative_init_fills_the_buffer_class_by_class() {
+    // Three classes of 12x12 images, each class constant (sd 0): class c is -0.5 + 0.4 c.
+    let item = 144;
+    let labels: Vec<usize> = (0..9).map(|i| i % 3).collect();
+    let images: Vec<f32> = labels
+        .iter()
+        .flat_map(|&c| vec![-0.5 + 0.4 * c as f32; item])
+        .collect();
+    let base = ebm_train::ClassGaussians::fit(&images, &labels, item, 3).unwrap();
+    let err = trainer(Objective::JointCd)
+        .with_base(base.clone())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("informative_init"), "{err}");
+    let mut c = config(Objective::JointCd);
+    c.informative_init = true;
+    let t = trainer_with(c.clone()).with_base(base.clone()).unwrap();
+    let buffer = t.buffer().unwrap().data();
+    for (slot, values) in buffer.chunks(item).enumerate() {
+        let want = -0.5 + 0.4 * (slot % 3) as f32;
+        assert!(values.iter().all(|&v| v == want), "slot {slot}");
+    }
+    // A base of two classes does not fit a network of three.
+    let two = ebm_train::ClassGaussians::fit(&images[..4 * item], &[0, 1, 0, 1], item, 2).unwrap();
+    assert!(trainer_with(c).with_base(two).is_err());
+}

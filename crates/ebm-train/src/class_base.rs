@@ -1,12 +1,16 @@
 //! A simple fitted base for class-conditional chains: one diagonal Gaussian per class, fitted
 //! to the training images of that class (each pixel's mean and sd), draws clamped to the pixel
 //! range `[-1, 1]`. Chains that start there begin near a blurred average digit of their class
-//! instead of uniform noise (JEM++'s "informative initialisation", with a diagonal covariance).
+//! instead of uniform noise (JEM++'s "informative initialisation", with a diagonal covariance):
+//! [`ConditionalTrainer::with_base`](crate::ConditionalTrainer::with_base) fills and
+//! re-initialises the replay buffer from it.
 
-use anyhow::{Result, bail};
 use ebm_core::SeededRng;
 
+use crate::error::TrainError;
+
 /// Per-class pixel means and sds.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClassGaussians {
     means: Vec<Vec<f32>>,
     sds: Vec<Vec<f32>>,
@@ -15,13 +19,19 @@ pub struct ClassGaussians {
 impl ClassGaussians {
     /// Fits `classes` Gaussians to `images` (`item` values each) with labels `labels`; every
     /// class needs at least two images.
-    pub fn fit(images: &[f32], labels: &[usize], item: usize, classes: usize) -> Result<Self> {
+    pub fn fit(
+        images: &[f32],
+        labels: &[usize],
+        item: usize,
+        classes: usize,
+    ) -> Result<Self, TrainError> {
+        let bad = |reason: String| TrainError::config("informative_init", reason);
         let mut sum = vec![vec![0f64; item]; classes];
         let mut sq = vec![vec![0f64; item]; classes];
         let mut count = vec![0usize; classes];
         for (x, &y) in images.chunks(item).zip(labels) {
             if y >= classes {
-                bail!("label {y} is not below the {classes} classes");
+                return Err(bad(format!("label {y} is not below the {classes} classes")));
             }
             count[y] += 1;
             for ((s, q), &v) in sum[y].iter_mut().zip(sq[y].iter_mut()).zip(x) {
@@ -30,10 +40,10 @@ impl ClassGaussians {
             }
         }
         if let Some(y) = (0..classes).find(|&y| count[y] < 2) {
-            bail!(
+            return Err(bad(format!(
                 "class {y} has {} training images; the base needs 2",
                 count[y]
-            );
+            )));
         }
         let stats = |y: usize| -> (Vec<f32>, Vec<f32>) {
             let n = count[y] as f64;
@@ -46,6 +56,16 @@ impl ClassGaussians {
         };
         let (means, sds) = (0..classes).map(stats).unzip();
         Ok(Self { means, sds })
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.means.len()
+    }
+
+    /// Values per image.
+    pub fn item_len(&self) -> usize {
+        self.means.first().map_or(0, Vec::len)
     }
 
     /// `m` draws of class `y`, clamped to `[-1, 1]`, concatenated.
