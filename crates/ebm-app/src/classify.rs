@@ -6,22 +6,22 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
 use clap::Args;
+use ebm_core::ConditionalNet;
 use ebm_core::neural::classify::{accuracy, argmax, confusion, logits};
 use ebm_core::neural::expected_calibration_error;
-
-use burn::tensor::Device;
-use ebm_core::ConditionalNet;
 use ebm_train::{ClassGaussians, NegativeConfig, ReplayBuffer, RunDir};
 
 use crate::args::RunArgs;
 use crate::class_samples::{Chains, Start, generate_and_judge};
+use crate::classify_report::{markdown, print_confusion, print_ood};
 use crate::conditional_run::{
     ConditionalRunConfig, digits, dims, fit_class_base, load_conditional_run, load_split,
     target_labels,
 };
 use crate::judge::Judge;
-use crate::ood::{OodRow, ood_table};
+use crate::ood::ood_table;
 
 /// Where generation chains start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -113,7 +113,7 @@ pub fn run(args: ClassifyArgs) -> Result<()> {
         "`{}`: accuracy {acc:.4}, expected calibration error {ece:.4}",
         config.target
     );
-    let md = crate::classify_report::markdown(&title, &table, &ood);
+    let md = markdown(&title, &table, &ood);
     crate::output::write_text(&dir.file("classify.md"), &md)?;
     crate::report::refresh(&dir);
     Ok(())
@@ -138,15 +138,17 @@ fn generate(
         grad_clip: 0.03,
         seed: args.seed,
     };
-    let (buffer, base) = match args.from {
-        From::Noise => (None, None),
-        From::Buffer => (Some(latest_buffer(dir, config)?), None),
-        From::Base => (None, Some(class_base(config)?)),
-    };
-    let start = match (&buffer, &base) {
-        (Some(b), _) => Start::Buffer(b),
-        (_, Some(g)) => Start::Base(g),
-        _ => Start::Noise,
+    let (buffer, base);
+    let start = match args.from {
+        From::Noise => Start::Noise,
+        From::Buffer => {
+            buffer = latest_buffer(dir, config)?;
+            Start::Buffer(&buffer)
+        }
+        From::Base => {
+            base = class_base(config)?;
+            Start::Base(&base)
+        }
     };
     let from = format!("{:?}", args.from).to_lowercase();
     let grid = dir.file(&format!("generated-by-class-from-{from}.png"));
@@ -190,31 +192,4 @@ fn latest_buffer(dir: &RunDir, config: &ConditionalRunConfig) -> Result<ReplayBu
         capacity,
         dims,
     )?)
-}
-
-/// The AUROC of the energy and of the softmax against each outlier set.
-fn print_ood(rows: &[OodRow]) {
-    println!("out-of-distribution (held-out digits as inliers), AUROC of E(x) / of max softmax:");
-    for r in rows {
-        println!(
-            "  {:<16} {:.4} / {:.4}",
-            r.outliers, r.energy_auroc, r.softmax_auroc
-        );
-    }
-}
-
-/// Per-class accuracy and the confusion matrix.
-fn print_confusion(m: &[Vec<usize>]) {
-    println!("per class (true class: accuracy, count):");
-    for (y, row) in m.iter().enumerate() {
-        let n: usize = row.iter().sum();
-        println!("  {y}: {:.3} of {n}", row[y] as f64 / n.max(1) as f64);
-    }
-    println!("confusion (rows: true, columns: predicted):");
-    for row in m {
-        println!(
-            "  {}",
-            row.iter().map(|c| format!("{c:>4}")).collect::<String>()
-        );
-    }
 }

@@ -1,4 +1,4 @@
-//! What `ebm classify` prints and writes as `classify.md` (shown in the run's report): the
+//! What `ebm classify` prints, and writes as `classify.md` (shown in the run's report): the
 //! confusion table with per-class accuracy, and the out-of-distribution AUROCs.
 
 use std::fmt::Write;
@@ -50,6 +50,33 @@ pub fn markdown(title: &str, m: &[Vec<usize>], ood: &[OodRow]) -> String {
         s.push_str(&ood_markdown(ood));
     }
     s
+}
+
+/// The AUROC of the energy and of the softmax against each outlier set.
+pub fn print_ood(rows: &[OodRow]) {
+    println!("out-of-distribution (held-out digits as inliers), AUROC of E(x) / of max softmax:");
+    for r in rows {
+        println!(
+            "  {:<16} {:.4} / {:.4}",
+            r.outliers, r.energy_auroc, r.softmax_auroc
+        );
+    }
+}
+
+/// Per-class accuracy and the confusion matrix.
+pub fn print_confusion(m: &[Vec<usize>]) {
+    println!("per class (true class: accuracy, count):");
+    for (y, row) in m.iter().enumerate() {
+        let n: usize = row.iter().sum();
+        println!("  {y}: {:.3} of {n}", row[y] as f64 / n.max(1) as f64);
+    }
+    println!("confusion (rows: true, columns: predicted):");
+    for row in m {
+        println!(
+            "  {}",
+            row.iter().map(|c| format!("{c:>4}")).collect::<String>()
+        );
+    }
 }
 
 #[cfg(test)]

@@ -323,6 +323,12 @@ impl ConditionalTrainer {
             .buffer
             .as_ref()
             .ok_or_else(|| TrainError::config("negatives", "joint CD without a replay buffer"))?;
+        if self.config.informative_init && self.base.is_none() {
+            return Err(TrainError::config(
+                "informative_init",
+                "the recipe asks for it: hand the fitted base to ConditionalTrainer::with_base",
+            ));
+        }
         let init = &self.config.train.init;
         let len = buffer.data().len() / buffer.capacity();
         let base = self.base.as_ref();

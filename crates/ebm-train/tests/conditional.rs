@@ -160,6 +160,11 @@ fn informative_init_fills_the_buffer_class_by_class() {
     assert!(err.to_string().contains("informative_init"), "{err}");
     let mut c = config(Objective::JointCd);
     c.informative_init = true;
+    // Asked for in the recipe but not given: the step says so.
+    let err = trainer_with(c.clone())
+        .step(batch(0).0, &batch(0).1)
+        .unwrap_err();
+    assert!(err.to_string().contains("with_base"), "{err}");
     let t = trainer_with(c.clone()).with_base(base.clone()).unwrap();
     let buffer = t.buffer().unwrap().data();
     for (slot, values) in buffer.chunks(item).enumerate() {
