@@ -53,9 +53,15 @@ if [[ "$part" == all || "$part" == jem ]]; then
   timed train-conditional --run runs/jem/digit --target digit --epochs 40 --lr 1e-3 --generative-weight 0.3
   timed train-conditional --run runs/jem/judge32 --target judge --epochs 40 --lr 1e-3 --hidden 32 --shift 2
   timed train-conditional --run runs/jem/digit32 --target digit --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --generative-weight 0.3
+  timed train-conditional --run runs/jem/digit32-ii --target digit --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --generative-weight 0.2 --informative-init
+  for g in 0.1 1; do
+    timed train-conditional --run "runs/jem/digit-g$g" --target digit --epochs 40 --lr 1e-3 --generative-weight "$g"
+    timed classify --run "runs/jem/digit-g$g"
+  done
   timed classify --run runs/poe/judge
   timed classify --run runs/jem/judge32
   timed classify --run runs/jem/digit32 --generate 32 --from buffer --steps 100
+  timed classify --run runs/jem/digit32-ii --generate 32 --from buffer --steps 100
   timed classify --run runs/jem/digit --generate 32 --from base --steps 0
   timed classify --run runs/jem/digit --generate 32 --from noise
   timed classify --run runs/jem/digit --generate 32 --from buffer --steps 100
