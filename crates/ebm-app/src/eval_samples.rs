@@ -19,6 +19,7 @@ use burn::tensor::Device;
 use clap::Args;
 use ebm_core::SeededRng;
 use ebm_core::neural::classify::{argmax, features, logits};
+use ebm_core::neural::max_softmax;
 use ebm_data::read_npy;
 use ebm_mcmc::diagnostics::{GaussianFit, frechet_distance};
 use ebm_train::RunDir;
@@ -162,12 +163,6 @@ fn fit(
         .with_context(|| format!("the judge's features of {what}"))?;
     let dim = rows.first().map_or(0, Vec::len);
     Ok(GaussianFit::fit(what, &rows.concat(), dim)?)
-}
-
-/// The largest softmax probability of a row of logits.
-fn max_softmax(row: &[f32]) -> f64 {
-    let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    1.0 / row.iter().map(|&v| (v as f64 - top).exp()).sum::<f64>()
 }
 
 /// The evaluation as lines of text.

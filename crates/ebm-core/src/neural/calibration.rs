@@ -21,12 +21,15 @@ pub fn softmax(row: &[f32]) -> Vec<f64> {
     exp.into_iter().map(|e| e / sum).collect()
 }
 
+/// The largest softmax probability of a row of logits, `1 / sum_i exp(r_i - max r)`.
+pub fn max_softmax(row: &[f32]) -> f64 {
+    let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    1.0 / row.iter().map(|&v| (v as f64 - top).exp()).sum::<f64>()
+}
+
 /// The largest softmax probability of each row: the classifier's confidence.
 pub fn confidences(logits: &[Vec<f32>]) -> Vec<f64> {
-    logits
-        .iter()
-        .map(|row| softmax(row).into_iter().fold(0.0, f64::max))
-        .collect()
+    logits.iter().map(|row| max_softmax(row)).collect()
 }
 
 /// The expected calibration error of `logits` (one row per item) against the true classes
@@ -40,7 +43,7 @@ pub fn expected_calibration_error(logits: &[Vec<f32>], truth: &[usize], bins: us
     // Per bin: items, correct items, summed confidence.
     let mut tally = vec![(0usize, 0usize, 0.0f64); bins];
     for (row, &y) in logits.iter().zip(truth) {
-        let conf = softmax(row).into_iter().fold(0.0, f64::max);
+        let conf = max_softmax(row);
         let b = ((conf * bins as f64) as usize).min(bins - 1);
         tally[b].0 += 1;
         tally[b].1 += usize::from(argmax(row) == y);

@@ -12,7 +12,7 @@ pub mod init;
 mod mlp;
 
 pub use backbone::{CnnBackbone, CnnBackboneConfig};
-pub use calibration::{confidences, expected_calibration_error, softmax};
+pub use calibration::{confidences, expected_calibration_error, max_softmax, softmax};
 pub use classify::{accuracy, argmax, classify, confusion};
 pub use cnn::{CnnEnergy, CnnEnergyConfig};
 pub use conditional::{ClassEnergy, ConditionalNet, ConditionalNetConfig, LabelEnergy};

@@ -93,14 +93,19 @@ impl HostConv {
         }
     }
 
-    /// The im2col copies from padded images; `RUN` is the run length `k * c_in`, or 0 to read it
-    /// at run time.
-    fn gather<const RUN: usize>(&self, padded: &[f32], n: usize, cols: &mut [f32]) {
-        let run = if RUN == 0 {
+    /// The run length `k * c_in`: `RUN` when it is known at compile time, else read at run time.
+    fn run_len<const RUN: usize>(&self) -> usize {
+        if RUN == 0 {
             self.kernel * self.c_in
         } else {
             RUN
-        };
+        }
+    }
+
+    /// The im2col copies from padded images; `RUN` is the run length `k * c_in`, or 0 to read it
+    /// at run time.
+    fn gather<const RUN: usize>(&self, padded: &[f32], n: usize, cols: &mut [f32]) {
+        let run = self.run_len::<RUN>();
         let mut rows = cols.chunks_exact_mut(self.patch());
         for image in padded.chunks_exact(self.padded_len()).take(n) {
             for oh in 0..self.side_out {
@@ -138,11 +143,7 @@ impl HostConv {
 
     /// The col2im sums into padded images; `RUN` as in [`Self::gather`].
     fn scatter<const RUN: usize>(&self, dcols: &[f32], n: usize, padded: &mut [f32]) {
-        let run = if RUN == 0 {
-            self.kernel * self.c_in
-        } else {
-            RUN
-        };
+        let run = self.run_len::<RUN>();
         let mut rows = dcols.chunks_exact(self.patch());
         for image in padded.chunks_exact_mut(self.padded_len()).take(n) {
             for oh in 0..self.side_out {
