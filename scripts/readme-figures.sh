@@ -5,7 +5,7 @@
 # toy densities. Writes everything under runs/ and the console output to
 # runs/readme-figures.log.
 #
-#   scripts/readme-figures.sh            # all of it (about 90 minutes on 2 idle cores)
+#   scripts/readme-figures.sh            # all of it (about 2 hours on 2 idle cores)
 #   scripts/readme-figures.sh compose    # one part: image, compose, jem, tag or toy
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,13 +23,21 @@ timed() {
 }
 
 if [[ "$part" == all || "$part" == image ]]; then
-  rm -rf runs/mnist
+  # The default run (chains from a fitted base) and the tutorial's recipe (from uniform noise).
+  rm -rf runs/mnist runs/mnist-pcd
   timed train --run mnist
-  timed score --run mnist --limit 1000 --outliers noise,gauss,flip
-  timed denoise --run mnist --sigma 0.3 --n 64
-  timed inpaint --run mnist --mask bottom --n 64
-  # Its judge-agreement column needs runs/poe/judge (the compose part); without it, it stays empty.
-  timed restore-bench --run mnist
+  timed train --run mnist-pcd --negatives persistent --base 0 --fresh-steps 256
+  for run in mnist mnist-pcd; do
+    timed score --run "$run" --limit 1000 --outliers noise,gauss,flip
+    timed denoise --run "$run" --sigma 0.3 --n 64
+    timed inpaint --run "$run" --mask bottom --n 64
+    # Its judge-agreement column needs runs/poe/judge (the compose part); without it, it stays empty.
+    timed restore-bench --run "$run"
+  done
+  for seed in 0 1; do
+    timed sample --run mnist --n 256 --seed "$seed" --out "runs/mnist/fresh-s$seed"
+    timed eval-samples --samples "runs/mnist/fresh-s$seed/sample.npy"
+  done
 fi
 
 if [[ "$part" == all || "$part" == compose ]]; then

@@ -17,12 +17,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
 use ebm_core::{ClassEnergy, ConditionalNet, Energy, SeededRng};
 use ebm_mcmc::{Sgld, StepSize};
 use ebm_poe::{Atom, BoxEnergy, ComposeOptions, Experts, Expr, compile};
-use ebm_train::{RunDir, run_kernel};
+use ebm_train::{GaussianMixture, RunDir, run_kernel};
 use serde::Serialize;
 
 use crate::args::RunArgs;
@@ -44,9 +44,13 @@ pub struct ComposeArgs {
     /// Samples to draw.
     #[arg(long, default_value_t = 256)]
     n: usize,
-    /// Clipped-SGLD steps from uniform noise.
+    /// Clipped-SGLD steps from uniform noise (or the `--base`).
     #[arg(long, default_value_t = 300)]
     steps: usize,
+    /// Start the chains from a mixture of this many diagonal Gaussians fitted by k-means to the
+    /// judge's training digits, without labels (`ebm train --base`), instead of uniform noise.
+    #[arg(long)]
+    base: Option<usize>,
     /// SGLD gradient step.
     #[arg(long, default_value_t = 10.0)]
     step_size: f64,
@@ -204,6 +208,8 @@ struct Session<'a> {
     intended: &'a [u8],
     out: PathBuf,
     device: Device,
+    /// Where chains start: `None` for uniform noise.
+    base: Option<GaussianMixture>,
 }
 
 fn slug(expr: &str) -> String {
@@ -234,7 +240,13 @@ impl Session<'_> {
             .with_energy_at_noised_point();
         let mut rng = SeededRng::new(args.seed);
         let (c, s) = (self.judge.net.channels(), self.judge.net.image_size());
-        let start = rng.uniform([args.n, c, s, s], -1.0, 1.0, &self.device);
+        let start = match &self.base {
+            Some(base) => {
+                let values = base.draw(args.n * c * s * s, &mut rng);
+                Tensor::from_data(TensorData::new(values, [args.n, c, s, s]), &self.device)
+            }
+            None => rng.uniform([args.n, c, s, s], -1.0, 1.0, &self.device),
+        };
         energy
             .check_input(start.dims())
             .with_context(|| format!("`{label}` does not take {c}x{s}x{s} images"))?;
@@ -305,10 +317,24 @@ pub fn run(args: ComposeArgs) -> Result<()> {
     let intended = intended_digits(&expr).context(
         "the expression has an atom that is not label-derived, so the judge cannot score it",
     )?;
+    let base = match args.base {
+        Some(k) => {
+            let train = &judge.train;
+            let fit =
+                GaussianMixture::fit_kmeans(&train.images, train.image_len(), k, 25, args.seed);
+            Some(fit.context("fitting the base of the chains (--base)")?)
+        }
+        None => None,
+    };
     println!(
-        "`{expr}`: intended digits {intended:?}; {} chains, {} clipped-SGLD steps from uniform noise; judge accuracy {:.4} on {} held-out images",
+        "`{expr}`: intended digits {intended:?}; {} chains, {} clipped-SGLD steps from {}; judge accuracy {:.4} on {} held-out images",
         args.n,
         args.steps,
+        base.as_ref()
+            .map_or("uniform noise".to_string(), |b| format!(
+                "a {}-component Gaussian mixture fitted to the training digits",
+                b.weights.len()
+            )),
         judge.held_out_accuracy,
         judge.test.len()
     );
@@ -318,6 +344,7 @@ pub fn run(args: ComposeArgs) -> Result<()> {
         intended: &intended,
         out: dir.file("compose"),
         device,
+        base,
     };
     let composition = session.sample_and_judge(energy.as_ref(), &expr.to_string())?;
     let alone = if args.no_baselines {

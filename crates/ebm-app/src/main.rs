@@ -110,6 +110,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::run(args),
@@ -140,3 +141,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Writing to a closed pipe (`ebm classify ... | head`) ends the process quietly, as it does
+/// other Unix tools, instead of panicking in `println!` (Rust ignores `SIGPIPE` by default).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: restores the default disposition of one signal at start-up, before any other
+    // thread exists; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}

@@ -125,6 +125,8 @@ struct Prepared {
     device: Device,
     model: ebm_core::CnnEnergy,
     kernel: AnyKernel,
+    /// Where the run's chains start: `inpaint` fills the missing pixels from it.
+    init: ebm_train::InitDistribution,
     out: PathBuf,
     run: ebm_train::RunDir,
 }
@@ -169,6 +171,7 @@ fn prepare(args: &RestoreArgs, sub: &str) -> Result<Prepared> {
         device,
         model,
         kernel,
+        init: spec.train.init.clone(),
         out: args
             .out
             .clone()
@@ -262,7 +265,8 @@ pub fn run_inpaint(args: InpaintArgs) -> Result<()> {
     let p = prepare(&args.common, "inpaint")?;
     let mut rng = SeededRng::new(args.common.seed);
     let m = mask(args.mask, args.missing, p.dims, &mut rng);
-    let fill = rng.uniform_vec(p.clean.len(), -1.0, 1.0);
+    // The missing pixels start where the run's chains start (uniform noise, or its base).
+    let fill = ebm_train::buffer::draw(&p.init, p.clean.len(), &mut rng);
     let corrupted: Vec<f32> = m
         .iter()
         .zip(&p.clean)

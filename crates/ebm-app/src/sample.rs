@@ -22,9 +22,10 @@ pub struct SampleArgs {
     /// Number of images.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
-    /// Sampler steps from noise.
-    #[arg(long, default_value_t = 256)]
-    pub steps: usize,
+    /// Sampler steps from the run's initial distribution (0 writes the starts themselves: the
+    /// control that shows what the sampler adds) [default: the run's fresh-chain steps].
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// The sampler, as an `ebm-mcmc` kernel word (`sgld:step_size=10,noise=0.005`, `mala:eps=0.001`,
     /// ...; default: the run's training sampler).
     #[arg(long)]
@@ -70,8 +71,8 @@ pub fn run_with_snapshots<const D: usize, E: Energy<D> + ?Sized>(
 
 /// Runs `ebm sample`: writes `sample-grid.png`, `sample.npy` and `trajectory.png`.
 pub fn run(args: SampleArgs) -> Result<()> {
-    if args.n == 0 || args.steps == 0 || args.snapshots == 0 {
-        bail!("--n, --steps and --snapshots must be at least 1");
+    if args.n == 0 || args.snapshots == 0 {
+        bail!("--n and --snapshots must be at least 1");
     }
     let device = args.run.device.device()?;
     let dir = args.run.existing("mnist")?;
@@ -93,9 +94,10 @@ pub fn run(args: SampleArgs) -> Result<()> {
         }
         None => spec.train.sampler,
     };
-    let legs = args.snapshots.min(args.steps);
+    let steps = args.steps.unwrap_or(spec.fresh_steps);
+    let legs = args.snapshots.min(steps);
     let strip;
-    (x, strip) = run_with_snapshots(&sampler, &frozen, x, (args.steps, legs, 1), &mut rng)?;
+    (x, strip) = run_with_snapshots(&sampler, &frozen, x, (steps, legs, 1), &mut rng)?;
     let (values, dims) = host_images(x)?;
     let cols = (args.n as f64).sqrt().ceil() as usize;
     write_grid(&out.join("sample-grid.png"), &values, dims, cols, 2)?;
@@ -111,7 +113,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     println!(
         "{} samples after {} steps: {}, {}; trajectory of one chain ({} snapshots): {}",
         args.n,
-        args.steps,
+        steps,
         out.join("sample-grid.png").display(),
         out.join("sample.npy").display(),
         frames,

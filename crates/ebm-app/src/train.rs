@@ -8,7 +8,10 @@ use burn::tensor::{Device, Tensor};
 use clap::Args;
 use ebm_core::{CnnEnergy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
-use ebm_train::{FitConfig, FnBatches, NegativeConfig, RunDir, TrainConfig, TrainError, Trainer};
+use ebm_train::{
+    FitConfig, FnBatches, GaussianMixture, InitDistribution, NegativeConfig, RunDir, TrainConfig,
+    TrainError, Trainer,
+};
 
 use crate::args::{FitArgs, RecipeArgs, RunArgs, fit_loop, reached_end, set_flag};
 use crate::eval_samples::{DEFAULT_JUDGE, Yardstick, describe};
@@ -25,9 +28,16 @@ pub struct TrainArgs {
     fit: FitArgs,
     #[command(flatten)]
     recipe: RecipeArgs,
-    /// Sampler steps of the fresh-chain grid written after every epoch [default: 256].
+    /// Sampler steps of the fresh chains: the grid written after every epoch and the final
+    /// samples [default: 200].
     #[arg(long)]
     fresh_steps: Option<usize>,
+    /// Start fresh chains (short-run negatives, buffer re-initialisations, the grids and
+    /// `ebm sample`) from a mixture of this many diagonal Gaussians fitted to the training
+    /// images by k-means (no labels); 0 for uniform noise [default: 20, or the `--config`
+    /// file's initial distribution].
+    #[arg(long)]
+    base: Option<usize>,
     /// The judge classifier's run: when it exists, the final fresh and buffer samples are
     /// judged as `ebm eval-samples` does, into `sample-quality.json`.
     #[arg(long, default_value = DEFAULT_JUDGE)]
@@ -38,15 +48,21 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> Result<()> {
     let device = args.run.device.device()?;
     let dir = args.run.dir("mnist");
-    let config = settings(&args, &dir)?;
+    let mut config = settings(&args, &dir)?;
     let data = training_images(&config)?;
+    // The default base has at most one component per two images, so small `--limit`s work.
+    let base = match (&args.fit.config, args.fit.resume) {
+        (None, false) => Some(args.base.unwrap_or(DEFAULT_BASE.min(data.len() / 2))),
+        _ => args.base,
+    };
+    set_base(&mut config, base, args.fit.resume, &data)?;
     dir.write_config(&config)?;
     let net = config
         .model
         .build(&device.clone().autodiff(), config.train.seed)?;
     let mut trainer = Trainer::new(net, config.train.clone(), &config.model.item_dims())?;
     println!(
-        "training the CNN energy on {} images ({}x{}x{}) by contrastive divergence ({}), device {:?}; writing {}",
+        "training the CNN energy on {} images ({}x{}x{}) by contrastive divergence ({}; fresh chains from {}), device {:?}; writing {}",
         data.len(),
         data.channels,
         data.height,
@@ -54,8 +70,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         match config.train.negatives {
             NegativeConfig::CdK => "chains from the data",
             NegativeConfig::Persistent { .. } => "persistent chains",
-            NegativeConfig::ShortRun => "short-run chains from noise",
+            NegativeConfig::ShortRun => "short-run chains",
         },
+        init_name(&config.train.init),
         args.run.device,
         dir.root().display()
     );
@@ -104,6 +121,52 @@ fn settings(args: &TrainArgs, dir: &RunDir) -> Result<ImageRunConfig> {
     Ok(config)
 }
 
+/// Components of the default base of fresh chains (`--base`).
+pub const DEFAULT_BASE: usize = 20;
+
+/// Steps of the default run's fresh chains from the base (`--fresh-steps`).
+pub const DEFAULT_FRESH_STEPS: usize = 200;
+
+/// `--base K`: the initial distribution of fresh chains becomes a `K`-component Gaussian
+/// mixture fitted to `data` (seeded by the run), or uniform noise on `[-1, 1]` for `K = 0`. On
+/// resume the saved one is kept, and `--base` must name it.
+fn set_base(
+    config: &mut ImageRunConfig,
+    base: Option<usize>,
+    resume: bool,
+    data: &ImageSet,
+) -> Result<()> {
+    let Some(k) = base else { return Ok(()) };
+    if resume {
+        return match &config.train.init {
+            InitDistribution::Mixture(m) if m.weights.len() == k => Ok(()),
+            InitDistribution::Uniform { .. } if k == 0 => Ok(()),
+            saved => bail!(
+                "--base {k} differs from the saved initial distribution ({})",
+                init_name(saved)
+            ),
+        };
+    }
+    if k == 0 {
+        config.train.init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
+        return Ok(());
+    }
+    let mixture =
+        GaussianMixture::fit_kmeans(&data.images, data.image_len(), k, 25, config.train.seed)
+            .context("fitting the base of fresh chains (--base)")?;
+    config.train.init = InitDistribution::Mixture(mixture);
+    Ok(config.train.validate()?)
+}
+
+/// A short name of an initial distribution, for messages.
+pub fn init_name(init: &InitDistribution) -> String {
+    match init {
+        InitDistribution::Uniform { lo, hi } => format!("uniform on [{lo}, {hi}]"),
+        InitDistribution::Normal { std } => format!("normal, sd {std}"),
+        InitDistribution::Mixture(m) => format!("a {}-component Gaussian mixture", m.weights.len()),
+    }
+}
+
 /// The tutorial's recipe on the data's image shape.
 fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
     let data = args.recipe.data_or_default();
@@ -124,7 +187,9 @@ fn defaults(args: &TrainArgs) -> Result<ImageRunConfig> {
     Ok(default_config(model, data))
 }
 
-/// The default recipe (the tutorial's, at learning rate 5e-4, 45 epochs) for `model` on `data`.
+/// The default recipe for `model` on `data`: the tutorial's (persistent CD, 5% of the chains
+/// re-initialised from the initial distribution, which `ebm train` sets to the fitted base of
+/// `--base`), at learning rate 5e-4 for 45 epochs; fresh chains take 200 steps.
 pub fn default_config(model: ModelSpec, data: PathBuf) -> ImageRunConfig {
     let mut train = TrainConfig::uva_images();
     train.optimizer.lr = 5e-4;
@@ -132,7 +197,7 @@ pub fn default_config(model: ModelSpec, data: PathBuf) -> ImageRunConfig {
         model,
         data,
         limit: None,
-        fresh_steps: 256,
+        fresh_steps: DEFAULT_FRESH_STEPS,
         train,
         fit: FitConfig::new(42, 128, 45),
     }
@@ -212,7 +277,9 @@ const FINAL_SAMPLES: usize = 256;
 type ImageBatch = (&'static str, Vec<f32>, [usize; 4]);
 
 /// The final samples: from fresh chains as `samples.npy` and `samples.png`, from the replay
-/// buffer as `buffer-samples.npy` and `.png`, and a chain's trajectory. Returns both sets.
+/// buffer (persistent CD) as `buffer-samples.npy` and `.png`, draws from a fitted base (the
+/// chains' starts) as `start-samples.npy` and `.png`, and a chain's trajectory. Returns the
+/// sets.
 fn write_final_samples(
     dir: &RunDir,
     trainer: &Trainer<4, CnnEnergy>,
@@ -231,14 +298,25 @@ fn write_final_samples(
         write_grid(&dir.file("buffer-samples.png"), &values, dims, 16, 2)?;
         sets.push(("replay buffer", values, dims));
     }
+    if let InitDistribution::Mixture(base) = &config.train.init {
+        // The control: the chains' starts themselves, to show what the sampler adds.
+        let values = base.draw(
+            FINAL_SAMPLES * dims[1..].iter().product::<usize>(),
+            &mut rng,
+        );
+        write_npy(&dir.file("start-samples.npy"), &values, &dims)?;
+        write_grid(&dir.file("start-samples.png"), &values, dims, 16, 2)?;
+        sets.push(("chain starts", values, dims));
+    }
     write_trajectory(dir, trainer, device, config, &mut rng)?;
     println!(
-        "done: {} steps; samples from {} fresh chains ({} steps from noise) in {}{}",
+        "done: {} steps; samples from {} fresh chains ({} steps from {}) in {}{}",
         trainer.steps_done(),
         FINAL_SAMPLES,
         config.fresh_steps,
+        init_name(&config.train.init),
         dir.file("samples.png").display(),
-        if sets.len() > 1 {
+        if trainer.buffer().is_some() {
             format!(
                 ", from the replay buffer in {}",
                 dir.file("buffer-samples.png").display()

@@ -16,6 +16,7 @@ fn train_resume_sample_score_and_restore_write_what_they_say() {
     score(dir, &run);
     restore(dir, &run);
     report(&run);
+    closed_stdout(dir);
     weights(dir);
     refusals(dir);
 }
@@ -44,6 +45,30 @@ fn report(run: &Path) {
                 "`{problem}` not caught: {verdict}"
             );
         }
+    }
+}
+
+/// Output into a closed pipe (`ebm ... | head`) ends the process by `SIGPIPE`, not by a panic.
+fn closed_stdout(dir: &Path) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ebm"))
+        .current_dir(dir)
+        .args(["report", "--run", "tiny"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.success() || out.status.signal() == Some(13),
+            "{:?}: {stderr}",
+            out.status
+        );
     }
 }
 
@@ -146,7 +171,7 @@ fn train_and_resume(dir: &Path) {
         "metrics.jsonl",
         "samples.npy",
         "samples.png",
-        "samples/epoch-001-buffer.png",
+        "start-samples.npy",
         "samples/epoch-001-fresh.png",
         "checkpoints/latest",
     ] {
@@ -176,7 +201,8 @@ fn train_and_resume(dir: &Path) {
 
 fn short_run(dir: &Path) {
     let data = mnist();
-    // Short-run negatives: saved in the settings, no buffer samples, kept on resume.
+    // Short-run negatives from a fitted base: saved in the settings, no buffer samples, kept on
+    // resume.
     let mut args = vec![
         "train",
         "--run",
@@ -185,24 +211,27 @@ fn short_run(dir: &Path) {
         "2",
         "--negatives",
         "short-run",
+        "--base",
+        "3",
     ];
     args.extend(quick_args(&data));
     let (ok, text) = ebm(dir, &args);
-    assert!(ok && text.contains("short-run chains from noise"), "{text}");
+    assert!(
+        ok && text.contains("short-run chains; fresh chains from a 3-component"),
+        "{text}"
+    );
     let short = dir.join("runs/short");
     let config = std::fs::read_to_string(short.join("config.json")).unwrap();
-    assert!(config.contains("short_run"), "{config}");
+    assert!(
+        config.contains("short_run") && config.contains("mixture"),
+        "{config}"
+    );
     assert!(short.join("samples.npy").is_file() && !short.join("buffer-samples.npy").exists());
-    let resume = [
-        "train",
-        "--run",
-        "short",
-        "--resume",
-        "--negatives",
-        "persistent",
-    ];
-    let (ok, text) = ebm(dir, &resume);
-    assert!(!ok && text.contains("--negatives"), "{text}");
+    for (flag, value) in [("--negatives", "persistent"), ("--base", "4")] {
+        let resume = ["train", "--run", "short", "--resume", flag, value];
+        let (ok, text) = ebm(dir, &resume);
+        assert!(!ok && text.contains(flag), "{text}");
+    }
 }
 
 fn sample(dir: &Path, run: &Path) {

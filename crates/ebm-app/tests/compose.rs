@@ -144,8 +144,12 @@ fn check_compose_and(dir: &Path) {
 }
 
 fn check_compose_or_not(dir: &Path) {
-    let (ok, text) = compose(dir, "digit=0 | digit=1", &["--no-baselines"]);
+    let (ok, text) = compose(dir, "digit=0 | digit=1", &["--no-baselines", "--base", "3"]);
     assert!(ok && text.contains("intended digits [0, 1]"), "{text}");
+    assert!(
+        text.contains("from a 3-component Gaussian mixture"),
+        "{text}"
+    );
     let (ok, text) = compose(dir, "ge5 & !loop", &["--no-baselines"]);
     assert!(ok && text.contains("intended digits [5, 7]"), "{text}");
     let (ok, text) = compose(dir, "even & ge5", &["--from-digit"]);

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::{data, ebm};
 
-/// A tiny run of the product's path (the CNN on the CPU kernels, persistent CD, clipped SGLD
-/// with the parallel noise streams, per-epoch data order): 3 epochs of 4 steps.
+/// A tiny run of the product's path (the CNN on the CPU kernels, clipped SGLD with the parallel
+/// noise streams, per-epoch data order) with persistent CD, whose replay buffer is the largest
+/// state to restore: 3 epochs of 4 steps.
 fn train_args(run: &str, sampler_steps: &str) -> Vec<String> {
     let d = data();
     [
@@ -27,6 +28,8 @@ fn train_args(run: &str, sampler_steps: &str) -> Vec<String> {
         "8",
         "--sampler-steps",
         sampler_steps,
+        "--negatives",
+        "persistent",
         "--buffer",
         "32",
         "--hidden",

@@ -175,6 +175,7 @@ pub fn draw(init: &InitDistribution, n: usize, rng: &mut SeededRng) -> Vec<f32> 
         InitDistribution::Normal { std } => {
             rng.normal_vec(n).into_iter().map(|z| z * std).collect()
         }
+        InitDistribution::Mixture(m) => m.draw(n, rng),
     }
 }
 

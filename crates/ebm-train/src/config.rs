@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
+use crate::mixture_base::GaussianMixture;
 
 /// How the negative samples `x-` are started before the sampler runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub enum InitDistribution {
         /// Standard deviation.
         std: f32,
     },
+    /// A mixture of diagonal Gaussians fitted to the training data
+    /// ([`GaussianMixture::fit_kmeans`]), draws clamped to the data's range.
+    Mixture(GaussianMixture),
 }
 
 impl InitDistribution {
@@ -60,6 +64,7 @@ impl InitDistribution {
                     format!("normal needs std > 0, got {std}"),
                 ))
             }
+            InitDistribution::Mixture(m) => m.validate(),
             _ => Ok(()),
         }
     }

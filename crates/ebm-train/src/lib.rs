@@ -11,6 +11,8 @@
 //! - [`augment`]: random translations of image batches.
 //! - [`class_base`]: per-class Gaussians fitted to images ([`ClassGaussians`]), JEM++'s
 //!   informative initialisation of the replay buffer.
+//! - [`mixture_base`]: a mixture of diagonal Gaussians fitted by k-means ([`GaussianMixture`]),
+//!   a simple fitted base for fresh chains (`InitDistribution::Mixture`).
 //! - [`fit`]: the one training loop ([`Fit`], [`Learner`]), the run folder ([`RunDir`]), atomic
 //!   checkpoints, metrics as JSON lines, progress, Ctrl-C.
 //! - [`trainer`]: the contrastive-divergence step ([`Trainer`]); [`trainer_io`]: its checkpoint
@@ -35,6 +37,7 @@ pub mod eval;
 pub mod fit;
 pub mod loss;
 pub mod metrics;
+pub mod mixture_base;
 pub mod nce;
 pub mod nce_io;
 pub mod rbm;
@@ -58,6 +61,7 @@ pub use fit::{
 };
 pub use loss::contrastive_loss;
 pub use metrics::StepMetrics;
+pub use mixture_base::GaussianMixture;
 pub use nce::{NceConfig, NceStepMetrics, NceTrainer, NoiseSource, nce_loss};
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use record_io::{load_optimizer, read_module_record};

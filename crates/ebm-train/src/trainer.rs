@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 use ebm_core::{Energy, SeededRng};
 
 use crate::buffer::{ReplayBuffer, draw_tensor};
-use crate::config::{NegativeConfig, TrainConfig};
+use crate::config::{InitDistribution, NegativeConfig, TrainConfig};
 use crate::error::TrainError;
 use crate::loss::contrastive_loss;
 use crate::metrics::StepMetrics;
@@ -51,6 +51,15 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             return Err(TrainError::config(
                 "item_dims",
                 format!("{} item axes for a rank-{D} model input", item_dims.len()),
+            ));
+        }
+        let item: usize = item_dims.iter().product();
+        if let InitDistribution::Mixture(m) = &config.init
+            && m.item_len() != item
+        {
+            return Err(TrainError::config(
+                "init mixture",
+                format!("components of {} values for items of {item}", m.item_len()),
             ));
         }
         let mut rng = SeededRng::new(config.seed);
