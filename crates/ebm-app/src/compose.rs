@@ -332,8 +332,7 @@ pub fn run(args: ComposeArgs) -> Result<()> {
         args.steps,
         base.as_ref()
             .map_or("uniform noise".to_string(), |b| format!(
-                "a {}-component Gaussian mixture fitted to the training digits",
-                b.weights.len()
+                "{b} fitted to the training digits"
             )),
         judge.held_out_accuracy,
         judge.test.len()

@@ -163,7 +163,7 @@ pub fn init_name(init: &InitDistribution) -> String {
     match init {
         InitDistribution::Uniform { lo, hi } => format!("uniform on [{lo}, {hi}]"),
         InitDistribution::Normal { std } => format!("normal, sd {std}"),
-        InitDistribution::Mixture(m) => format!("a {}-component Gaussian mixture", m.weights.len()),
+        InitDistribution::Mixture(m) => m.to_string(),
     }
 }
 

@@ -164,6 +164,12 @@ impl GaussianMixture {
     }
 }
 
+impl std::fmt::Display for GaussianMixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a {}-component Gaussian mixture", self.weights.len())
+    }
+}
+
 /// `k` distinct rows, copied, chosen uniformly with `rng`.
 fn distinct_rows(rows: &[&[f32]], k: usize, rng: &mut SeededRng) -> Vec<Vec<f32>> {
     let mut order: Vec<usize> = (0..rows.len()).collect();
