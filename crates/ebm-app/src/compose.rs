@@ -17,12 +17,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use clap::Args;
 use ebm_core::{ClassEnergy, ConditionalNet, Energy, SeededRng};
 use ebm_mcmc::{Sgld, StepSize};
 use ebm_poe::{Atom, BoxEnergy, ComposeOptions, Experts, Expr, compile};
-use ebm_train::{GaussianMixture, RunDir, run_kernel};
+use ebm_train::buffer::draw_tensor;
+use ebm_train::{GaussianMixture, InitDistribution, RunDir, run_kernel};
 use serde::Serialize;
 
 use crate::args::RunArgs;
@@ -208,8 +209,8 @@ struct Session<'a> {
     intended: &'a [u8],
     out: PathBuf,
     device: Device,
-    /// Where chains start: `None` for uniform noise.
-    base: Option<GaussianMixture>,
+    /// Where chains start: uniform noise, or the `--base` mixture.
+    init: InitDistribution,
 }
 
 fn slug(expr: &str) -> String {
@@ -240,13 +241,7 @@ impl Session<'_> {
             .with_energy_at_noised_point();
         let mut rng = SeededRng::new(args.seed);
         let (c, s) = (self.judge.net.channels(), self.judge.net.image_size());
-        let start = match &self.base {
-            Some(base) => {
-                let values = base.draw(args.n * c * s * s, &mut rng);
-                Tensor::from_data(TensorData::new(values, [args.n, c, s, s]), &self.device)
-            }
-            None => rng.uniform([args.n, c, s, s], -1.0, 1.0, &self.device),
-        };
+        let start = draw_tensor(&self.init, [args.n, c, s, s], &mut rng, &self.device);
         energy
             .check_input(start.dims())
             .with_context(|| format!("`{label}` does not take {c}x{s}x{s} images"))?;
@@ -317,23 +312,23 @@ pub fn run(args: ComposeArgs) -> Result<()> {
     let intended = intended_digits(&expr).context(
         "the expression has an atom that is not label-derived, so the judge cannot score it",
     )?;
-    let base = match args.base {
+    let init = match args.base {
         Some(k) => {
             let train = &judge.train;
             let fit =
                 GaussianMixture::fit_kmeans(&train.images, train.image_len(), k, 25, args.seed);
-            Some(fit.context("fitting the base of the chains (--base)")?)
+            InitDistribution::Mixture(fit.context("fitting the base of the chains (--base)")?)
         }
-        None => None,
+        None => InitDistribution::Uniform { lo: -1.0, hi: 1.0 },
     };
     println!(
         "`{expr}`: intended digits {intended:?}; {} chains, {} clipped-SGLD steps from {}; judge accuracy {:.4} on {} held-out images",
         args.n,
         args.steps,
-        base.as_ref()
-            .map_or("uniform noise".to_string(), |b| format!(
-                "{b} fitted to the training digits"
-            )),
+        match &init {
+            InitDistribution::Mixture(b) => format!("{b} fitted to the training digits"),
+            _ => "uniform noise".to_string(),
+        },
         judge.held_out_accuracy,
         judge.test.len()
     );
@@ -343,7 +338,7 @@ pub fn run(args: ComposeArgs) -> Result<()> {
         intended: &intended,
         out: dir.file("compose"),
         device,
-        base,
+        init,
     };
     let composition = session.sample_and_judge(energy.as_ref(), &expr.to_string())?;
     let alone = if args.no_baselines {
