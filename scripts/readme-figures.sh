@@ -5,7 +5,7 @@
 # toy densities. Writes everything under runs/ and the console output to
 # runs/readme-figures.log.
 #
-#   scripts/readme-figures.sh            # all of it (about 2 hours on 2 idle cores)
+#   scripts/readme-figures.sh            # all of it (over 2 hours on 2 idle cores)
 #   scripts/readme-figures.sh compose    # one part: image, compose, jem, tag or toy
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,11 +23,13 @@ timed() {
 }
 
 if [[ "$part" == all || "$part" == image ]]; then
-  # The default run (chains from a fitted base) and the tutorial's recipe (from uniform noise).
-  rm -rf runs/mnist runs/mnist-pcd
+  # The default run (chains from a fitted base), the tutorial's recipe (from uniform noise) and
+  # the default with a quarter of the buffer's re-initialisations from uniform noise.
+  rm -rf runs/mnist runs/mnist-pcd runs/mnist-noise25
   timed train --run mnist
   timed train --run mnist-pcd --negatives persistent --base 0 --fresh-steps 256
-  for run in mnist mnist-pcd; do
+  timed train --run mnist-noise25 --reinit-noise 0.25
+  for run in mnist mnist-pcd mnist-noise25; do
     timed score --run "$run" --limit 1000 --outliers noise,gauss,flip
     timed denoise --run "$run" --sigma 0.3 --n 64
     timed inpaint --run "$run" --mask bottom --n 64

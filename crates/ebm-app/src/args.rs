@@ -249,6 +249,10 @@ pub struct RecipeArgs {
     /// Where negative chains start [default: persistent].
     #[arg(long, value_enum)]
     pub negatives: Option<Negatives>,
+    /// Persistent CD: the share of the replay buffer's fresh draws (its first fill and its
+    /// re-initialisations) taken from uniform noise instead of the base of fresh chains [default: 0].
+    #[arg(long, value_name = "SHARE")]
+    pub reinit_noise: Option<f64>,
 }
 
 /// Where the negative chains of contrastive divergence start (`--negatives`).
@@ -296,8 +300,19 @@ impl RecipeArgs {
             };
             set_flag(resume, "--negatives", &mut t.negatives, Some(chosen))?;
         }
-        if let NegativeConfig::Persistent { capacity, .. } = &mut t.negatives {
-            set_flag(resume, "--buffer", capacity, self.buffer)?;
+        match &mut t.negatives {
+            NegativeConfig::Persistent {
+                capacity,
+                reinit_noise,
+                ..
+            } => {
+                set_flag(resume, "--buffer", capacity, self.buffer)?;
+                set_flag(resume, "--reinit-noise", reinit_noise, self.reinit_noise)?;
+            }
+            _ if self.reinit_noise.is_some() => {
+                bail!("--reinit-noise needs --negatives persistent")
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -161,7 +161,15 @@ fn mnist() -> String {
 
 fn train_and_resume(dir: &Path) {
     let data = mnist();
-    let mut args = vec!["train", "--run", "tiny", "--epochs", "1"];
+    let mut args = vec![
+        "train",
+        "--run",
+        "tiny",
+        "--epochs",
+        "1",
+        "--reinit-noise",
+        "0.25",
+    ];
     args.extend(quick_args(&data));
     let (ok, text) = ebm(dir, &args);
     assert!(ok, "{text}");
@@ -182,6 +190,8 @@ fn train_and_resume(dir: &Path) {
         4,
         "32 images / batch 8 = 4 steps"
     );
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(config.contains("\"reinit_noise\": 0.25"), "{config}");
 
     // Training again under the same name without --resume is refused; --resume extends the run.
     let (ok, text) = ebm(dir, &args);
@@ -227,7 +237,11 @@ fn short_run(dir: &Path) {
         "{config}"
     );
     assert!(short.join("samples.npy").is_file() && !short.join("buffer-samples.npy").exists());
-    for (flag, value) in [("--negatives", "persistent"), ("--base", "4")] {
+    for (flag, value) in [
+        ("--negatives", "persistent"),
+        ("--base", "4"),
+        ("--reinit-noise", "0.5"),
+    ] {
         let resume = ["train", "--run", "short", "--resume", flag, value];
         let (ok, text) = ebm(dir, &resume);
         assert!(!ok && text.contains(flag), "{text}");

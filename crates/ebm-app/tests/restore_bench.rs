@@ -103,6 +103,7 @@ fn restore_bench_writes_table_json_and_grids() {
         "{json}"
     );
     assert_eq!((start(3), start(4)), ("corrupted".into(), "knn".into()));
+    temperatures_on_the_grid(&json);
     // The grid: ten columns (one per digit), rows clean, corrupted, kNN, weighted kNN, mean,
     // min energy and two chains = 8 rows of 28x28 at scale 2 with a 2-pixel border.
     let img = image::open(out.join("bottom.png")).unwrap();
@@ -112,6 +113,18 @@ fn restore_bench_writes_table_json_and_grids() {
     );
 
     refusals(dir);
+}
+
+/// Without `--temperature`, each case's T is chosen on the half-decade grid through 1e-5.
+fn temperatures_on_the_grid(json: &serde_json::Value) {
+    for case in json["cases"].as_array().unwrap() {
+        let t = case["temperature"].as_f64().unwrap();
+        let steps = 2.0 * (t / 1e-5).log10();
+        assert!(
+            (1e-8..=1e-2).contains(&t) && (steps - steps.round()).abs() < 1e-9,
+            "{json}"
+        );
+    }
 }
 
 /// Bad flags are errors naming them.

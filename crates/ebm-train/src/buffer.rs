@@ -13,8 +13,8 @@ use crate::fit::durable::write_synced;
 /// Past negatives kept on the host, `capacity` items of shape `item_dims`.
 ///
 /// A batch of starts is drawn uniformly from the buffer, each start replaced by a fresh draw
-/// from the initial distribution with probability `reinit_prob`; after sampling, the negatives
-/// overwrite the slots they came from. The buffer starts full of fresh draws.
+/// ([`BufferFill`]) with probability `reinit_prob`; after sampling, the negatives overwrite the
+/// slots they came from. The buffer starts full of fresh draws.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayBuffer {
     item_dims: Vec<usize>,
@@ -23,18 +23,18 @@ pub struct ReplayBuffer {
 }
 
 impl ReplayBuffer {
-    /// A full buffer of `capacity` fresh draws from `init`.
+    /// A full buffer of `capacity` fresh draws from `fill`.
     pub fn new(
         capacity: usize,
         item_dims: &[usize],
-        init: &InitDistribution,
+        fill: &BufferFill<'_>,
         rng: &mut SeededRng,
     ) -> Self {
         let item: usize = item_dims.iter().product();
         Self {
             item_dims: item_dims.to_vec(),
             capacity,
-            data: draw(init, capacity * item, rng),
+            data: fill.items(capacity, item, rng),
         }
     }
 
@@ -87,18 +87,18 @@ impl ReplayBuffer {
         self.item_dims.iter().product()
     }
 
-    /// `n` starts: slots drawn uniformly, each replaced by a fresh draw with probability
-    /// `reinit_prob`. Returns the slots and the starts `[n, item...]`.
+    /// `n` starts: slots drawn uniformly, each replaced by a fresh draw from `fill` with
+    /// probability `reinit_prob`. Returns the slots and the starts `[n, item...]`.
     pub fn sample<const D: usize>(
         &self,
         n: usize,
         reinit_prob: f64,
-        init: &InitDistribution,
+        fill: &BufferFill<'_>,
         rng: &mut SeededRng,
         device: &Device,
     ) -> (Vec<usize>, Tensor<D>) {
         let len = self.item_len();
-        let mut fresh = |_: usize, rng: &mut SeededRng| draw(init, len, rng);
+        let mut fresh = |_: usize, rng: &mut SeededRng| fill.items(1, len, rng);
         self.sample_with(n, reinit_prob, &mut fresh, rng, device)
     }
 
@@ -168,6 +168,43 @@ impl ReplayBuffer {
     }
 }
 
+/// The fresh items of a replay buffer: draws from the initial distribution, or, each with
+/// probability `share`, uniform noise on `[lo, hi]` instead.
+#[derive(Debug, Clone, Copy)]
+pub struct BufferFill<'a> {
+    init: &'a InitDistribution,
+    noise: Option<(f64, (f64, f64))>,
+}
+
+impl<'a> BufferFill<'a> {
+    /// Draws from `init`, a share of them (`Some((share, (lo, hi)))`) uniform noise on `[lo, hi]`.
+    pub fn new(init: &'a InitDistribution, noise: Option<(f64, (f64, f64))>) -> Self {
+        Self { init, noise }
+    }
+
+    /// Draws from `init` alone.
+    pub fn init(init: &'a InitDistribution) -> Self {
+        Self::new(init, None)
+    }
+
+    /// `n` items of `len` values. Without noise, one [`draw`] of `n * len` values; with it, item
+    /// by item, one uniform draw choosing noise or `init` before each.
+    pub fn items(&self, n: usize, len: usize, rng: &mut SeededRng) -> Vec<f32> {
+        let Some((share, (lo, hi))) = self.noise else {
+            return draw(self.init, n * len, rng);
+        };
+        let mut out = Vec::with_capacity(n * len);
+        for _ in 0..n {
+            if rng.uniform_f64() < share {
+                out.extend(rng.uniform_vec(len, lo as f32, hi as f32));
+            } else {
+                out.extend(draw(self.init, len, rng));
+            }
+        }
+        out
+    }
+}
+
 /// `n` draws from the initial distribution.
 pub fn draw(init: &InitDistribution, n: usize, rng: &mut SeededRng) -> Vec<f32> {
     match init {
@@ -198,16 +235,17 @@ mod tests {
     fn store_then_sample_without_reinit_returns_what_was_stored() {
         let init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
         let mut rng = SeededRng::new(0);
-        let mut buf = ReplayBuffer::new(10, &[2], &init, &mut rng);
+        let mut buf = ReplayBuffer::new(10, &[2], &BufferFill::init(&init), &mut rng);
         let values: Vec<f32> = (0..20).map(|i| 10.0 + i as f32).collect();
         buf.store(&(0..10).collect::<Vec<_>>(), &values);
-        let (slots, x) = buf.sample::<2>(5, 0.0, &init, &mut rng, &Device::flex());
+        let (slots, x) =
+            buf.sample::<2>(5, 0.0, &BufferFill::init(&init), &mut rng, &Device::flex());
         let x = x.into_data().try_to_vec::<f32>().unwrap();
         for (i, s) in slots.iter().enumerate() {
             assert_eq!(&x[i * 2..i * 2 + 2], &values[s * 2..s * 2 + 2]);
         }
         // With reinit_prob = 1 every start is fresh, inside [-1, 1).
-        let (_, x) = buf.sample::<2>(50, 1.0, &init, &mut rng, &Device::flex());
+        let (_, x) = buf.sample::<2>(50, 1.0, &BufferFill::init(&init), &mut rng, &Device::flex());
         assert!(
             x.into_data()
                 .try_to_vec::<f32>()
@@ -222,7 +260,7 @@ mod tests {
     fn fresh_draws_come_from_the_slot_closure_and_sample_is_sample_with_the_init() {
         let init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
         let mut rng = SeededRng::new(3);
-        let buf = ReplayBuffer::new(6, &[2], &init, &mut rng);
+        let buf = ReplayBuffer::new(6, &[2], &BufferFill::init(&init), &mut rng);
         let device = Device::flex();
         // Every start fresh: each is [slot, slot] from the closure.
         let mut by_slot = |slot: usize, _: &mut SeededRng| vec![slot as f32; 2];
@@ -232,7 +270,8 @@ mod tests {
             assert_eq!(&v[2 * i..2 * i + 2], &[s as f32, s as f32]);
         }
         // `sample` is `sample_with` drawing from the init distribution: same seed, same starts.
-        let (a, xa) = buf.sample::<2>(8, 0.5, &init, &mut SeededRng::new(9), &device);
+        let fill = BufferFill::init(&init);
+        let (a, xa) = buf.sample::<2>(8, 0.5, &fill, &mut SeededRng::new(9), &device);
         let mut from_init = |_: usize, rng: &mut SeededRng| draw(&init, 2, rng);
         let (b, xb) = buf.sample_with::<2>(8, 0.5, &mut from_init, &mut SeededRng::new(9), &device);
         assert_eq!(a, b);
@@ -243,5 +282,32 @@ mod tests {
             full.data(),
             &[0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
         );
+    }
+
+    /// The share of noise items in `n` fresh items of 3 values from a fill with `noise`: the
+    /// init puts every value near 0, the noise in [2, 3).
+    fn noise_share(noise: Option<(f64, (f64, f64))>, n: usize) -> f64 {
+        let init = InitDistribution::Normal { std: 1e-3 };
+        let items = BufferFill::new(&init, noise).items(n, 3, &mut SeededRng::new(5));
+        assert_eq!(items.len(), n * 3);
+        let is_noise = |item: &[f32]| item.iter().all(|v| (2.0..3.0).contains(v));
+        let is_init = |item: &[f32]| item.iter().all(|v| v.abs() < 0.01);
+        assert!(items.chunks(3).all(|i| is_noise(i) || is_init(i)));
+        items.chunks(3).filter(|i| is_noise(i)).count() as f64 / n as f64
+    }
+
+    #[test]
+    fn a_share_of_the_fresh_items_is_uniform_noise() {
+        // 4,000 items: the share's Monte-Carlo sd is sqrt(0.3 * 0.7 / 4000) = 0.0072; 4 sd.
+        let share = noise_share(Some((0.3, (2.0, 3.0))), 4000);
+        assert!((share - 0.3).abs() < 0.03, "noise share {share}");
+        // Negative control: a tenth of the share is outside the tolerance.
+        let share = noise_share(Some((0.03, (2.0, 3.0))), 4000);
+        assert!((share - 0.3).abs() > 0.03, "noise share {share}");
+        assert_eq!(noise_share(None, 100), 0.0);
+        // Without noise the fill is one draw from the init: the same values as `draw`.
+        let init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
+        let fill = BufferFill::init(&init).items(4, 5, &mut SeededRng::new(1));
+        assert_eq!(fill, draw(&init, 20, &mut SeededRng::new(1)));
     }
 }

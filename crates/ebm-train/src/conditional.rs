@@ -38,7 +38,7 @@ use ebm_core::{ConditionalNet, LabelEnergy, SeededRng};
 use serde::{Deserialize, Serialize};
 
 use crate::augment::random_shift;
-use crate::buffer::{ReplayBuffer, draw};
+use crate::buffer::{BufferFill, ReplayBuffer, draw};
 use crate::class_base::ClassGaussians;
 use crate::config::{NegativeConfig, TrainConfig};
 use crate::error::TrainError;
@@ -98,6 +98,7 @@ impl ConditionalTrainConfig {
         train.negatives = NegativeConfig::Persistent {
             capacity: 4096,
             reinit_prob: 0.05,
+            reinit_noise: 0.0,
         };
         train.optimizer.lr = 2e-4;
         Self {
@@ -124,6 +125,14 @@ impl ConditionalTrainConfig {
             return Err(TrainError::config(
                 "negatives",
                 "joint CD of a conditional energy needs persistent negatives (a replay buffer)",
+            ));
+        }
+        if let NegativeConfig::Persistent { reinit_noise, .. } = self.train.negatives
+            && reinit_noise > 0.0
+        {
+            return Err(TrainError::config(
+                "negatives.reinit_noise",
+                "a conditional run re-initialises its buffer by class; noise is not supported",
             ));
         }
         Ok(())
@@ -178,7 +187,7 @@ impl ConditionalTrainer {
                 Some(ReplayBuffer::new(
                     *capacity,
                     &dims,
-                    &config.train.init,
+                    &BufferFill::init(&config.train.init),
                     &mut rng,
                 ))
             }

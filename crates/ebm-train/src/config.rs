@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use crate::buffer::BufferFill;
 use crate::error::TrainError;
 use crate::mixture_base::GaussianMixture;
 
@@ -14,12 +15,19 @@ pub enum NegativeConfig {
     /// CD-k: chains start at the data batch.
     CdK,
     /// Persistent CD: chains start from a replay buffer of past negatives; each start is replaced
-    /// by a fresh draw from the initial distribution with probability `reinit_prob`.
+    /// by a fresh draw with probability `reinit_prob`. The buffer's fresh draws (its first fill
+    /// and its re-initialisations) come from the initial distribution, or with probability
+    /// `reinit_noise` from uniform noise on the sampler's domain: a base near the data trains the
+    /// energy where fresh chains start, the noise keeps it trained far from the data.
     Persistent {
         /// Buffer capacity (items).
         capacity: usize,
-        /// Probability of re-initialising a chain from the initial distribution.
+        /// Probability of re-initialising a chain.
         reinit_prob: f64,
+        /// Share of the buffer's fresh draws taken from uniform noise on the sampler's domain
+        /// instead of the initial distribution (0, the default, for none).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        reinit_noise: f64,
     },
     /// Short-run chains: every chain starts from the initial distribution.
     ShortRun,
@@ -137,6 +145,7 @@ impl TrainConfig {
             negatives: NegativeConfig::Persistent {
                 capacity: 8192,
                 reinit_prob: 0.05,
+                reinit_noise: 0.0,
             },
             init: InitDistribution::Uniform { lo: -1.0, hi: 1.0 },
             optimizer: OptimizerConfig {
@@ -198,6 +207,7 @@ impl TrainConfig {
         if let NegativeConfig::Persistent {
             capacity,
             reinit_prob,
+            reinit_noise,
         } = &self.negatives
         {
             if *capacity < self.batch_size {
@@ -215,8 +225,34 @@ impl TrainConfig {
                     format!("must be in [0, 1], got {reinit_prob}"),
                 ));
             }
+            if !(0.0..=1.0).contains(reinit_noise) {
+                return Err(TrainError::config(
+                    "negatives.reinit_noise",
+                    format!("must be in [0, 1], got {reinit_noise}"),
+                ));
+            }
+            if *reinit_noise > 0.0 && self.sampler.domain().is_none() {
+                return Err(TrainError::config(
+                    "negatives.reinit_noise",
+                    "noise is drawn on the sampler's domain, and the sampler has none",
+                ));
+            }
         }
         self.init.validate()
+    }
+
+    /// Where the replay buffer's fresh items come from (persistent CD): the initial distribution,
+    /// a share `reinit_noise` of them uniform noise on the sampler's domain.
+    pub fn buffer_fill(&self) -> BufferFill<'_> {
+        let noise = match (&self.negatives, self.sampler.domain()) {
+            (NegativeConfig::Persistent { reinit_noise, .. }, Some(range))
+                if *reinit_noise > 0.0 =>
+            {
+                Some((*reinit_noise, range))
+            }
+            _ => None,
+        };
+        BufferFill::new(&self.init, noise)
     }
 
     /// The learning rate at `step` (step decay).
@@ -228,4 +264,9 @@ impl TrainConfig {
             _ => self.optimizer.lr,
         }
     }
+}
+
+/// `serde`'s test for leaving a zero share out of the saved config.
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }

@@ -7,7 +7,7 @@
 //! - [`loss`]: the CD loss with energy regularisation.
 //! - [`sampler`]: running a configured kernel ([`SamplerConfig`], `ebm-mcmc`'s `KernelSpec`) to
 //!   make negatives.
-//! - [`buffer`]: the replay buffer of persistent CD.
+//! - [`buffer`]: the replay buffer of persistent CD and where its fresh items come from.
 //! - [`augment`]: random translations of image batches.
 //! - [`class_base`]: per-class Gaussians fitted to images ([`ClassGaussians`]), JEM++'s
 //!   informative initialisation of the replay buffer.
@@ -47,7 +47,7 @@ pub mod trainer;
 pub mod trainer_io;
 
 pub use augment::random_shift;
-pub use buffer::ReplayBuffer;
+pub use buffer::{BufferFill, ReplayBuffer};
 pub use class_base::ClassGaussians;
 pub use conditional::{
     ConditionalStepMetrics, ConditionalTrainConfig, ConditionalTrainer, Objective,

@@ -67,7 +67,7 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
             NegativeConfig::Persistent { capacity, .. } => Some(ReplayBuffer::new(
                 *capacity,
                 item_dims,
-                &config.init,
+                &config.buffer_fill(),
                 &mut rng,
             )),
             _ => None,
@@ -203,7 +203,7 @@ impl<const D: usize, M: Module + Energy<D>> Trainer<D, M> {
                 let (slots, start) = buffer.sample::<D>(
                     dims[0],
                     *reinit_prob,
-                    &self.config.init,
+                    &self.config.buffer_fill(),
                     &mut self.rng,
                     &device,
                 );

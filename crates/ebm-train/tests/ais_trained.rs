@@ -22,6 +22,7 @@ fn trained_energy(device: &Device) -> ebm_core::MlpEnergy {
         negatives: NegativeConfig::Persistent {
             capacity: 512,
             reinit_prob: 0.05,
+            reinit_noise: 0.0,
         },
         init: InitDistribution::Uniform { lo: -3.0, hi: 3.0 },
         optimizer: OptimizerConfig {

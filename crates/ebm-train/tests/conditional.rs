@@ -13,6 +13,7 @@ fn config(objective: Objective) -> ConditionalTrainConfig {
     c.train.negatives = ebm_train::NegativeConfig::Persistent {
         capacity: 8,
         reinit_prob: 0.05,
+        reinit_noise: 0.0,
     };
     c
 }

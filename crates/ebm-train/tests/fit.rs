@@ -28,6 +28,7 @@ fn config(seed: u64) -> TrainConfig {
         negatives: NegativeConfig::Persistent {
             capacity: 32,
             reinit_prob: 0.05,
+            reinit_noise: 0.0,
         },
         init: InitDistribution::Uniform { lo: -4.0, hi: 4.0 },
         optimizer: OptimizerConfig {

@@ -68,6 +68,7 @@ fn recipe() -> TrainConfig {
     c.negatives = ebm_train::NegativeConfig::Persistent {
         capacity: 16,
         reinit_prob: 0.05,
+        reinit_noise: 0.0,
     };
     c
 }

@@ -101,6 +101,7 @@ fn small_config(seed: u64) -> TrainConfig {
         negatives: NegativeConfig::Persistent {
             capacity: 64,
             reinit_prob: 0.05,
+            reinit_noise: 0.0,
         },
         init: InitDistribution::Uniform { lo: -4.0, hi: 4.0 },
         optimizer: OptimizerConfig {
@@ -282,6 +283,7 @@ fn bad_settings_and_batches_are_errors() {
     c.negatives = NegativeConfig::Persistent {
         capacity: 4,
         reinit_prob: 0.05,
+        reinit_noise: 0.0,
     };
     let err = Trainer::<2, _>::new(model(0), c, &[2]).err().unwrap();
     assert!(err.to_string().contains("negatives.capacity"), "{err}");
@@ -382,6 +384,7 @@ fn host_cnn_parameter_gradient_trains_like_autodiff() {
     config.negatives = NegativeConfig::Persistent {
         capacity: 32,
         reinit_prob: 0.05,
+        reinit_noise: 0.0,
     };
     config.optimizer.lr = 1e-3;
     let mut host = Trainer::<4, _>::new(cnn(), config.clone(), &[1, 28, 28]).unwrap();

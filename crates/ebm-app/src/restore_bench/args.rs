@@ -68,10 +68,11 @@ pub struct RestoreBenchArgs {
     /// the masks, 30 for the noise cases].
     #[arg(long)]
     pub tau_start: Option<f64>,
-    /// Temperature T of the model's energy in the posterior, exp(-E/T) (the energy's scale is
-    /// arbitrary).
-    #[arg(long, default_value_t = 1e-5)]
-    pub temperature: f64,
+    /// Temperature T of the model's energy in the posterior, exp(-E/T). The energy's scale is
+    /// arbitrary and differs between models, so by default T is chosen per case on `--start-val`
+    /// validation digits: from 1e-5, in half-decade steps while the posterior mean's PSNR rises.
+    #[arg(long)]
+    pub temperature: Option<f64>,
     /// Stiffness w of the quadratic wall w relu(|x| - 1)^2 that keeps pixels near [-1, 1]
     /// (the model sees the image clamped; 50: excursions of about 0.1).
     #[arg(long, default_value_t = 50.0)]
@@ -85,7 +86,8 @@ pub struct RestoreBenchArgs {
     /// Where the chains start.
     #[arg(long, value_enum, default_value = "auto")]
     pub init: Init,
-    /// Validation digits on which `--init auto` chooses the start of the mask cases.
+    /// Validation digits on which `--init auto` chooses the start of the mask cases, and the
+    /// temperature is chosen when `--temperature` is not given.
     #[arg(long, default_value_t = 50)]
     pub start_val: usize,
     /// Standard deviation of the Gaussian jitter added to the start on the free pixels.
@@ -130,7 +132,7 @@ impl RestoreBenchArgs {
             );
         }
         let reals = [
-            ("--temperature", self.temperature, 0.0),
+            ("--temperature", self.temperature.unwrap_or(1.0), 0.0),
             ("--step-size", self.step_size, 0.0),
             ("--tau-start", self.tau_start.unwrap_or(1.0), 1.0 - 1e-12),
             ("--sp-sigma", f64::from(self.sp_sigma), 0.0),

@@ -99,6 +99,10 @@ pub fn corrupt(
     sp_sigma: f32,
     rng: &mut SeededRng,
 ) -> Corrupted {
+    debug_assert!(
+        sp_sigma > 0.0 || !matches!(case, Case::SaltPepper(_)),
+        "salt and pepper needs a likelihood width > 0"
+    );
     match case {
         Case::Mask(kind, missing) => {
             let known = mask(kind, missing, dims, rng);

@@ -21,6 +21,7 @@
 //! then the final state of every chain).
 
 mod args;
+mod choice;
 mod corruptions;
 mod knn;
 mod metrics;
@@ -228,9 +229,9 @@ impl Bench<'_> {
             methods.push(self.method("median 3x3", &median)?);
             grid_rows.push(median);
         }
-        let init = self.resolve_init(case, (k, tau), &mut rng)?;
+        let (init, temperature) = self.choose_settings(case, (k, tau), &mut rng)?;
         let start = self.start(init, &y, (&bank, &weights, &keep), (k, tau), &mut rng)?;
-        let restored = self.energy_restore(&self.test, case, &y, start, &mut rng)?;
+        let restored = self.energy_restore(&self.test, case, &y, (start, temperature), &mut rng)?;
         methods.push(self.method("energy: posterior mean", &restored.mean)?);
         methods.push(self.method("energy: min energy", &restored.min_energy)?);
         grid_rows.push(restored.mean.clone());
@@ -246,6 +247,7 @@ impl Bench<'_> {
             case: case.slug(),
             k,
             start: format!("{init:?}").to_lowercase(),
+            temperature,
             methods,
             acceptance: restored.acceptance,
             step_size: restored.step_size,
@@ -298,37 +300,6 @@ impl Bench<'_> {
         })
     }
 
-    /// The start `--init auto` means for `case`: the noisy image for Gaussian noise, the kNN
-    /// completion for salt and pepper, and for a mask whichever of the kNN completion, the single
-    /// neighbours and the energy-weighted completion gives the highest posterior-mean PSNR on
-    /// `--start-val` validation digits.
-    fn resolve_init(&self, case: Case, k_tau: (usize, f64), rng: &mut SeededRng) -> Result<Init> {
-        match (self.args.init, case) {
-            (Init::Auto, Case::Gaussian(_)) => return Ok(Init::Corrupted),
-            (Init::Auto, Case::SaltPepper(_)) => return Ok(Init::Knn),
-            (Init::Auto, Case::Mask(..)) => {}
-            (init, _) => return Ok(init),
-        }
-        let set = &self.start_val;
-        let y = corrupt(case, &set.images, dims4(set, set.len()), 0.0, rng);
-        let (weights, keep) = knn_masks(case, &y);
-        let len = set.image_len();
-        let bank = Bank {
-            images: &self.val_bank.images,
-            len,
-        };
-        let mut best = (f64::NEG_INFINITY, Init::Knn);
-        for init in [Init::Knn, Init::Neighbours, Init::Weighted] {
-            let start = self.start(init, &y, (&bank, &weights, &keep), k_tau, rng)?;
-            let r = self.energy_restore(set, case, &y, start, rng)?;
-            let (psnr, _) = metrics::batch_quality(&r.mean, &set.images, dims3(set));
-            if psnr > best.0 {
-                best = (psnr, init);
-            }
-        }
-        Ok(best.1)
-    }
-
     /// MALA on the conditional energy of `y` (images like `set`'s), the chains started at
     /// `start` (`[chains, n, ...]`) plus noise on the free pixels.
     fn energy_restore(
@@ -336,7 +307,7 @@ impl Bench<'_> {
         set: &ImageSet,
         case: Case,
         y: &Corrupted,
-        start: Vec<f32>,
+        (start, temperature): (Vec<f32>, f64),
         rng: &mut SeededRng,
     ) -> Result<sampler::Restored> {
         let a = self.args;
@@ -358,7 +329,7 @@ impl Bench<'_> {
             half_precision: y
                 .likelihood_sigma
                 .map(|s| 1.0 / (2.0 * f64::from(s).powi(2))),
-            temperature: a.temperature,
+            temperature,
             wall: a.wall,
             beta: 1.0,
         };

@@ -31,6 +31,8 @@ pub struct CaseResult {
     pub k: usize,
     /// Where the chains started (`knn`, `neighbours`, `corrupted` or `noise`).
     pub start: String,
+    /// The prior's temperature T (given, or chosen on the validation digits).
+    pub temperature: f64,
     /// Every restorer, the corrupted images first.
     pub methods: Vec<Method>,
     /// MALA's mean acceptance probability while sampling.
@@ -57,8 +59,8 @@ pub fn summary_line(r: &CaseResult) -> String {
     }
     let _ = write!(
         s,
-        " | start {}, accept {:.2}, {:.0}s",
-        r.start, r.acceptance, r.seconds
+        " | start {}, T {:.1e}, accept {:.2}, {:.0}s",
+        r.start, r.temperature, r.acceptance, r.seconds
     );
     s
 }
@@ -183,6 +185,7 @@ mod tests {
             case: "bottom".into(),
             k: 3,
             start: "knn".into(),
+            temperature: 1e-5,
             methods: vec![
                 Method {
                     name: "corrupted".into(),

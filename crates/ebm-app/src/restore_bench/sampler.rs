@@ -213,11 +213,33 @@ fn run_stage(
         }
     }
     let energy = read(state.energy.clone())?;
-    if let Some(i) = energy.iter().position(|u| !u.is_finite()) {
-        bail!("chain {i} reached a non-finite energy {}", energy[i]);
+    if let Some(chain) = energy.iter().position(|u| !u.is_finite()) {
+        return Err(Diverged {
+            chain,
+            energy: energy[chain],
+        }
+        .into());
     }
     Ok(state.position)
 }
+
+/// A chain whose posterior energy stopped being finite (the settings let it run off).
+#[derive(Debug)]
+pub struct Diverged {
+    /// The chain.
+    pub chain: usize,
+    /// Its energy.
+    pub energy: f64,
+}
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { chain, energy } = self;
+        write!(f, "chain {chain} reached a non-finite energy {energy}")
+    }
+}
+
+impl std::error::Error for Diverged {}
 
 /// `values` (`[n, ...]`) repeated `chains` times along the first axis, as a tensor of `dims`.
 pub fn repeat_chains(

@@ -193,6 +193,7 @@ fn recipe_flags(args: &ToyArgs, t: &mut TrainConfig, resume: bool) -> Result<()>
         Some("pcd") => Some(NegativeConfig::Persistent {
             capacity: 10_000,
             reinit_prob: args.reinit.unwrap_or(0.05),
+            reinit_noise: 0.0,
         }),
         Some(other) => bail!("--negatives must be cd or pcd, got {other:?}"),
     };
