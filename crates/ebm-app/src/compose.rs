@@ -23,7 +23,7 @@ use ebm_core::{ClassEnergy, ConditionalNet, Energy, SeededRng};
 use ebm_mcmc::{Sgld, StepSize};
 use ebm_poe::{Atom, BoxEnergy, ComposeOptions, Experts, Expr, compile};
 use ebm_train::buffer::draw_tensor;
-use ebm_train::{GaussianMixture, InitDistribution, RunDir, run_kernel};
+use ebm_train::{GaussianMixture, InitDistribution, KMEANS_ROUNDS, RunDir, run_kernel};
 use serde::Serialize;
 
 use crate::args::RunArgs;
@@ -315,8 +315,13 @@ pub fn run(args: ComposeArgs) -> Result<()> {
     let init = match args.base {
         Some(k) => {
             let train = &judge.train;
-            let fit =
-                GaussianMixture::fit_kmeans(&train.images, train.image_len(), k, 25, args.seed);
+            let fit = GaussianMixture::fit_kmeans(
+                &train.images,
+                train.image_len(),
+                k,
+                KMEANS_ROUNDS,
+                args.seed,
+            );
             InitDistribution::Mixture(fit.context("fitting the base of the chains (--base)")?)
         }
         None => InitDistribution::Uniform { lo: -1.0, hi: 1.0 },

@@ -9,8 +9,8 @@ use clap::Args;
 use ebm_core::{CnnEnergy, SeededRng};
 use ebm_data::{ImageSet, LoadOptions, load_images};
 use ebm_train::{
-    FitConfig, FnBatches, GaussianMixture, InitDistribution, NegativeConfig, RunDir, TrainConfig,
-    TrainError, Trainer,
+    FitConfig, FnBatches, GaussianMixture, InitDistribution, KMEANS_ROUNDS, NegativeConfig, RunDir,
+    TrainConfig, TrainError, Trainer,
 };
 
 use crate::args::{FitArgs, RecipeArgs, RunArgs, fit_loop, reached_end, set_flag};
@@ -72,7 +72,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             NegativeConfig::Persistent { .. } => "persistent chains",
             NegativeConfig::ShortRun => "short-run chains",
         },
-        init_name(&config.train.init),
+        config.train.init,
         args.run.device,
         dir.root().display()
     );
@@ -143,7 +143,7 @@ fn set_base(
             InitDistribution::Uniform { .. } if k == 0 => Ok(()),
             saved => bail!(
                 "--base {k} differs from the saved initial distribution ({})",
-                init_name(saved)
+                saved
             ),
         };
     }
@@ -151,20 +151,16 @@ fn set_base(
         config.train.init = InitDistribution::Uniform { lo: -1.0, hi: 1.0 };
         return Ok(());
     }
-    let mixture =
-        GaussianMixture::fit_kmeans(&data.images, data.image_len(), k, 25, config.train.seed)
-            .context("fitting the base of fresh chains (--base)")?;
+    let mixture = GaussianMixture::fit_kmeans(
+        &data.images,
+        data.image_len(),
+        k,
+        KMEANS_ROUNDS,
+        config.train.seed,
+    )
+    .context("fitting the base of fresh chains (--base)")?;
     config.train.init = InitDistribution::Mixture(mixture);
     Ok(config.train.validate()?)
-}
-
-/// A short name of an initial distribution, for messages.
-pub fn init_name(init: &InitDistribution) -> String {
-    match init {
-        InitDistribution::Uniform { lo, hi } => format!("uniform on [{lo}, {hi}]"),
-        InitDistribution::Normal { std } => format!("normal, sd {std}"),
-        InitDistribution::Mixture(m) => m.to_string(),
-    }
 }
 
 /// The tutorial's recipe on the data's image shape.
@@ -314,7 +310,7 @@ fn write_final_samples(
         trainer.steps_done(),
         FINAL_SAMPLES,
         config.fresh_steps,
-        init_name(&config.train.init),
+        config.train.init,
         dir.file("samples.png").display(),
         if trainer.buffer().is_some() {
             format!(

@@ -78,6 +78,17 @@ impl InitDistribution {
     }
 }
 
+/// A short name for messages: `uniform on [lo, hi]`, `normal, sd S`, or the mixture's own.
+impl std::fmt::Display for InitDistribution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitDistribution::Uniform { lo, hi } => write!(f, "uniform on [{lo}, {hi}]"),
+            InitDistribution::Normal { std } => write!(f, "normal, sd {std}"),
+            InitDistribution::Mixture(m) => m.fmt(f),
+        }
+    }
+}
+
 /// The sampler that turns starts into negatives: any kernel of `ebm-mcmc`, as its
 /// [`KernelSpec`](ebm_mcmc::KernelSpec) (same JSON: tagged by `kind`, e.g.
 /// `{"kind": "mala", "eps": 0.02}`).

@@ -61,7 +61,7 @@ pub use fit::{
 };
 pub use loss::contrastive_loss;
 pub use metrics::StepMetrics;
-pub use mixture_base::GaussianMixture;
+pub use mixture_base::{GaussianMixture, KMEANS_ROUNDS};
 pub use nce::{NceConfig, NceStepMetrics, NceTrainer, NoiseSource, nce_loss};
 pub use rbm::{RbmStepMetrics, RbmTrainConfig, RbmTrainer, load_rbm};
 pub use record_io::{load_optimizer, read_module_record};

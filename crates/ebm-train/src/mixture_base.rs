@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
 
+/// Lloyd rounds of the k-means fit behind `ebm train --base` and `ebm compose --base`.
+pub const KMEANS_ROUNDS: usize = 25;
+
 /// A mixture of diagonal Gaussians over items of a fixed length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GaussianMixture {
