@@ -64,6 +64,9 @@ if [[ "$part" == all || "$part" == jem ]]; then
   timed train-conditional --run runs/jem/judge32 --target judge --epochs 40 --lr 1e-3 --hidden 32 --shift 2
   timed train-conditional --run runs/jem/digit32 --target digit --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --generative-weight 0.3
   timed train-conditional --run runs/jem/digit32-ii --target digit --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --generative-weight 0.2 --informative-init
+  # The same two networks with the learning rate divided by 10 for the last quarter.
+  timed train-conditional --run runs/jem/judge32-decay --target judge --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --lr-decay-every 1500
+  timed train-conditional --run runs/jem/digit32-ii-decay --target digit --epochs 40 --lr 1e-3 --hidden 32 --shift 2 --generative-weight 0.2 --informative-init --lr-decay-every 1500
   for g in 0.1 1; do
     timed train-conditional --run "runs/jem/digit-g$g" --target digit --epochs 40 --lr 1e-3 --generative-weight "$g"
     timed classify --run "runs/jem/digit-g$g"
@@ -72,6 +75,8 @@ if [[ "$part" == all || "$part" == jem ]]; then
   timed classify --run runs/jem/judge32
   timed classify --run runs/jem/digit32 --generate 32 --from buffer --steps 100
   timed classify --run runs/jem/digit32-ii --generate 32 --from buffer --steps 100
+  timed classify --run runs/jem/judge32-decay
+  timed classify --run runs/jem/digit32-ii-decay --generate 32 --from buffer --steps 100
   timed classify --run runs/jem/digit --generate 32 --from base --steps 0
   timed classify --run runs/jem/digit --generate 32 --from noise
   timed classify --run runs/jem/digit --generate 32 --from buffer --steps 100

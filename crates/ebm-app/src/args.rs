@@ -246,6 +246,13 @@ pub struct RecipeArgs {
     /// Adam learning rate [default: train 5e-4, train-conditional 2e-4].
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Multiply the learning rate by `--lr-decay` every this many parameter steps (step decay)
+    /// [default: never].
+    #[arg(long, value_name = "STEPS")]
+    pub lr_decay_every: Option<usize>,
+    /// The factor of `--lr-decay-every` [default: 0.1].
+    #[arg(long, requires = "lr_decay_every")]
+    pub lr_decay: Option<f64>,
     /// Where negative chains start [default: persistent].
     #[arg(long, value_enum)]
     pub negatives: Option<Negatives>,
@@ -291,6 +298,15 @@ impl RecipeArgs {
         let steps = self.sampler_steps;
         set_flag(resume, "--sampler-steps", &mut t.sampler_steps, steps)?;
         set_flag(resume, "--lr", &mut t.optimizer.lr, self.lr)?;
+        let every = self.lr_decay_every.map(Some);
+        set_flag(
+            resume,
+            "--lr-decay-every",
+            &mut t.optimizer.lr_decay_every,
+            every,
+        )?;
+        let factor = self.lr_decay.or(self.lr_decay_every.map(|_| 0.1));
+        set_flag(resume, "--lr-decay", &mut t.optimizer.lr_decay, factor)?;
         if let Some(kind) = self.negatives {
             let chosen = match (kind, &t.negatives) {
                 (Negatives::Persistent, saved @ NegativeConfig::Persistent { .. }) => saved.clone(),

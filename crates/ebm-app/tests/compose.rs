@@ -42,6 +42,8 @@ fn train_experts(dir: &Path) {
             "0.3",
             "--shift",
             "1",
+            "--lr-decay-every",
+            "1",
         ]
         .map(String::from),
     );
@@ -51,6 +53,8 @@ fn train_experts(dir: &Path) {
         "\"informative_init\": true",
         "\"generative_weight\": 0.3",
         "\"max_shift\": 1",
+        "\"lr_decay_every\": 1",
+        "\"lr_decay\": 0.1",
     ] {
         assert!(config.contains(want), "{want}: {config}");
     }
@@ -319,6 +323,7 @@ fn flags_that_conflict_with_the_saved_run_are_refused_by_name() {
         ("--hidden", "8"),
         ("--seed", "3"),
         ("--buffer", "32"),
+        ("--lr-decay-every", "100"),
     ];
     for (flag, value) in conflicts {
         let (ok, text) = ebm(

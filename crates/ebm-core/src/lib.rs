@@ -57,7 +57,7 @@ pub use neural::{CnnEnergy, CnnEnergyConfig, HostCnn, HostGrads, MlpEnergy, MlpE
 pub use quadrature::{Grid, Normalisation, normalise};
 pub use rbm::{BaseRateRbm, Rbm, RbmParams};
 pub use rng::SeededRng;
-pub use tabular::{KdeSampler, MarginalKde, RobustScaler, TabularEnergy};
+pub use tabular::{Background, KdeSampler, MarginalKde, RobustScaler, TabularEnergy};
 
 /// burn re-exported, so users need no separate dependency to build tensors and devices.
 pub use burn;

@@ -2,13 +2,14 @@
 //! loop: ADBench's thyroid set (`datasets/adbench/38_thyroid.npz`), a stratified 70/30 split, the
 //! product of marginal KDEs as the noise, an MLP energy trained by NCE to tell the rows from its
 //! draws, and the AUROC of the energy `E = M + w f` on the held-out rows for `w = 0` (marginals
-//! alone) and `w = 0.3` (the `ebm anomaly` recipe). Labels are used only to score.
+//! alone) and `w = 0.3` (the `ebm anomaly` recipe, whose marginals are mixed with a broad
+//! background when scoring). Labels are used only to score.
 //!
 //! Run: `cargo run -p ebm-train --example nce_thyroid`
 
 use ebm_core::burn::module::Module;
 use ebm_core::burn::tensor::{Device, Tensor, TensorData};
-use ebm_core::{KdeSampler, MarginalKde, MlpEnergyConfig, RobustScaler, TabularEnergy};
+use ebm_core::{Background, KdeSampler, MarginalKde, MlpEnergyConfig, RobustScaler, TabularEnergy};
 use ebm_data::{read_table, stratified_split};
 use ebm_train::{Fit, FitConfig, FnBatches, NceConfig, NceTrainer, RunDir, TrainError};
 
@@ -80,6 +81,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(&mut trainer, &batches)?;
 
     let labels = test.require_labels()?;
+    let background = Background {
+        weight: 0.01,
+        scale: 5.0,
+    };
+    let marginal = marginal
+        .with_background(background)
+        .ok_or("an invalid background")?;
     let mut result = Vec::new();
     for w in [0.0, 0.3] {
         let energy =

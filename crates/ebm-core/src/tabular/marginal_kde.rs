@@ -15,9 +15,40 @@ use crate::rng::SeededRng;
 /// and read back by linear interpolation of `log p_j`; beyond the grid it falls off as the
 /// kernel does, `log p_j(edge) - d^2 / (2 h_j^2)` at a distance `d` from the edge. A density
 /// is floored at `1e-300`, so an energy is always finite. Scoring a row costs `O(d)`.
+///
+/// With a [`Background`] each column's density becomes `(1 - eps) p_j + eps N(0, s^2)`: far
+/// from the data a column's energy then grows as `z^2 / (2 s^2)` instead of `d^2 / (2 h_j^2)`,
+/// so one extreme column does not outweigh every other.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarginalKde {
     columns: Vec<Column>,
+    /// The broad component mixed into every column (absent in detectors fitted without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    background: Option<Background>,
+}
+
+/// A broad Gaussian `N(0, scale^2)` (standardised units) mixed into each column's density with
+/// weight `weight`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Background {
+    /// The mixture weight `eps`, in `(0, 1)`.
+    pub weight: f64,
+    /// The standard deviation `s`.
+    pub scale: f64,
+}
+
+impl Background {
+    /// Whether `0 < weight < 1` and `0 < scale < inf`.
+    pub fn is_valid(&self) -> bool {
+        self.weight > 0.0 && self.weight < 1.0 && self.scale > 0.0 && self.scale.is_finite()
+    }
+
+    /// `log(eps N(z; 0, s^2))`.
+    fn log_density(&self, z: f64) -> f64 {
+        self.weight.ln()
+            - 0.5 * (z / self.scale).powi(2)
+            - (self.scale * (2.0 * std::f64::consts::PI).sqrt()).ln()
+    }
 }
 
 /// One column's tabulated log density.
@@ -39,7 +70,28 @@ impl MarginalKde {
                 Column::fit(col, factor, grid.max(2))
             })
             .collect();
-        Self { columns }
+        Self {
+            columns,
+            background: None,
+        }
+    }
+
+    /// The same densities with `background` mixed into each (see [`Background`]); `None`
+    /// unless it [is valid](Background::is_valid).
+    pub fn with_background(self, background: Background) -> Option<Self> {
+        background.is_valid().then_some(Self {
+            background: Some(background),
+            ..self
+        })
+    }
+
+    /// The column's log density `log p_j(z)`, with the background where there is one.
+    fn log_density(&self, j: usize, z: f64) -> f64 {
+        let kde = self.columns[j].log_density_at(z);
+        match &self.background {
+            None => kde,
+            Some(b) => log_add_exp((-b.weight).ln_1p() + kde, b.log_density(z)),
+        }
     }
 
     /// The number of columns.
@@ -53,17 +105,32 @@ impl MarginalKde {
     }
 
     /// `d M / d z_j` at `z` for column `j`: minus the slope of its interpolated log density.
+    /// With a background the slope is each component's, weighed by its share of the density
+    /// at `z`.
     pub fn column_slope(&self, j: usize, z: f64) -> f64 {
-        -self.columns[j].log_density_slope(z)
+        let kde_slope = self.columns[j].log_density_slope(z);
+        match &self.background {
+            None => -kde_slope,
+            Some(b) => {
+                let share = (b.log_density(z) - self.log_density(j, z)).exp();
+                -((1.0 - share) * kde_slope - share * z / (b.scale * b.scale))
+            }
+        }
     }
 
     /// The energy of one row, `-sum_j log p_j(z_j)`.
     pub fn energy(&self, row: &[f64]) -> f64 {
         -row.iter()
-            .zip(&self.columns)
-            .map(|(&z, c)| c.log_density_at(z))
+            .enumerate()
+            .map(|(j, &z)| self.log_density(j, z))
             .sum::<f64>()
     }
+}
+
+/// `log(e^a + e^b)` without overflow.
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    hi + (lo - hi).exp().ln_1p()
 }
 
 impl Column {
@@ -202,6 +269,60 @@ mod tests {
         }
         // The negative control: a far point is far less likely than the centre.
         assert!(kde.energy(&[8.0]) > kde.energy(&[0.0]) + 25.0);
+    }
+
+    /// With a background, a far value costs the broad Gaussian's energy,
+    /// `-log(eps N(z; 0, s^2))`, where the KDE alone charges `d^2 / (2 h^2)` (the negative control:
+    /// without it the far energy is hundreds of times larger); near the data the energy is the
+    /// mixture's, `-log((1 - eps) p + eps N)`; the slope matches central differences.
+    #[test]
+    fn background_bounds_the_tails() {
+        let mut rng = SeededRng::new(2);
+        let n = 5_000;
+        let values: Vec<f64> = rng.normal_vec(n).iter().map(|&v| f64::from(v)).collect();
+        let kde = MarginalKde::fit(&values, n, 1, 1.0, 1024);
+        let b = Background {
+            weight: 0.01,
+            scale: 5.0,
+        };
+        let mixed = kde.clone().with_background(b).unwrap();
+        let far = 20.0;
+        let want = -(0.01f64.ln()
+            - 0.5 * (far / 5.0f64).powi(2)
+            - (5.0 * (2.0 * std::f64::consts::PI).sqrt()).ln());
+        assert!(
+            (mixed.energy(&[far]) - want).abs() < 1e-6,
+            "{}",
+            mixed.energy(&[far])
+        );
+        assert!(kde.energy(&[far]) > 100.0 * want);
+        let (p, bg) = ((-kde.energy(&[0.3])).exp(), b.log_density(0.3).exp());
+        let near = mixed.energy(&[0.3]) - kde.energy(&[0.3]);
+        assert!((near + (0.99 + bg / p).ln()).abs() < 1e-9, "{near}");
+        for z in [-6.0, -0.7, 0.2, 3.5, 9.0] {
+            let h = 1e-4;
+            let fd = (mixed.energy(&[z + h]) - mixed.energy(&[z - h])) / (2.0 * h);
+            let slope = mixed.column_slope(0, z);
+            assert!(
+                (fd - slope).abs() < 1e-2 * (1.0 + fd.abs()),
+                "z {z}: {fd} vs {slope}"
+            );
+        }
+        assert!(
+            kde.clone()
+                .with_background(Background {
+                    weight: 1.0,
+                    scale: 5.0
+                })
+                .is_none()
+        );
+        assert!(
+            kde.with_background(Background {
+                weight: 0.01,
+                scale: 0.0
+            })
+            .is_none()
+        );
     }
 
     /// Draws from the sampler have the data's mean and variance plus the kernel's, within

@@ -7,5 +7,5 @@ pub mod marginal_kde;
 pub mod robust_scale;
 
 pub use energy::TabularEnergy;
-pub use marginal_kde::{KdeSampler, MarginalKde};
+pub use marginal_kde::{Background, KdeSampler, MarginalKde};
 pub use robust_scale::{RobustScaler, quantile};
