@@ -15,7 +15,7 @@ use ebm_train::{ClassGaussians, ReplayBuffer, run_kernel};
 use serde::Serialize;
 
 use crate::judge::Judge;
-use crate::output::{host_images, write_grid};
+use crate::output::{host_images, write_grid, write_npy};
 
 /// Samples per class shown in the grid (its columns).
 const GRID_COLUMNS: usize = 16;
@@ -80,7 +80,8 @@ fn starts(start: &Start<'_>, [k, m, item]: [usize; 3], rng: &mut SeededRng) -> R
 }
 
 /// Samples `chains.per_class` images of every class of the digit network `net` from `start`,
-/// writes the grid to `grid`, and judges each class.
+/// writes the grid to `grid` and every sample beside it (`.npy`, class by class, for
+/// `ebm eval-samples`), and judges each class.
 pub fn generate_and_judge(
     net: &ConditionalNet,
     start: &Start<'_>,
@@ -116,6 +117,7 @@ pub fn generate_and_judge(
         .flat_map(|block| block[..shown * item].iter().copied())
         .collect();
     write_grid(grid, &rows, [k * shown, d[1], d[2], d[3]], shown, 2)?;
+    write_npy(&grid.with_extension("npy"), &values, &d)?;
     values
         .chunks(m * item)
         .enumerate()

@@ -90,7 +90,10 @@ fn check_classify(dir: &Path) {
         let (ok, text) = ebm(dir, &args);
         assert!(ok && text.contains("worst class"), "{text}");
         let grid = format!("poe/digit/generated-by-class-from-{from}.png");
-        assert!(dir.join(grid).is_file(), "{text}");
+        assert!(dir.join(&grid).is_file(), "{text}");
+        // Every sample, one a class: 10 images of 28x28 after the `.npy` header.
+        let npy = std::fs::read(dir.join(grid.replace(".png", ".npy"))).unwrap();
+        assert!(npy.len() >= 10 * 28 * 28 * 4 && npy.starts_with(b"\x93NUMPY"));
     }
     let json = std::fs::read_to_string(dir.join("poe/digit/classify.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
