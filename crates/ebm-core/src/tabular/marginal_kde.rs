@@ -100,13 +100,13 @@ impl MarginalKde {
     }
 
     /// The column's log density `log p_j(z)`, with the background where there is one: inside
-    /// the grid interpolated from the tabulated mixture, beyond it the mixture of the KDE's
-    /// tail and the background.
+    /// the grid interpolated from the tabulated mixture, beyond it (or if the table is missing
+    /// from a hand-edited file) the mixture of the KDE's value and the background's.
     fn log_density(&self, j: usize, z: f64) -> f64 {
         let c = &self.columns[j];
         match &self.background {
             None => c.log_density_at(z),
-            Some(_) if c.inside(z) => c.interpolate(&c.mixed, z),
+            Some(_) if c.has_mixed(z) => c.interpolate(&c.mixed, z),
             Some(b) => log_add_exp((-b.weight).ln_1p() + c.log_density_at(z), b.log_density(z)),
         }
     }
@@ -122,14 +122,14 @@ impl MarginalKde {
     }
 
     /// `d M / d z_j` at `z` for column `j`: minus the slope of its interpolated log density.
-    /// With a background the slope is each component's, weighed by its share of the density
-    /// at `z`.
+    /// With a background, inside the grid the tabulated mixture's; beyond it each component's,
+    /// weighed by its share of the density at `z`.
     pub fn column_slope(&self, j: usize, z: f64) -> f64 {
         let c = &self.columns[j];
         let kde_slope = c.log_density_slope(&c.log_density, z);
         match &self.background {
             None => -kde_slope,
-            Some(_) if c.inside(z) => -c.log_density_slope(&c.mixed, z),
+            Some(_) if c.has_mixed(z) => -c.log_density_slope(&c.mixed, z),
             Some(b) => {
                 let share = (b.log_density(z) - self.log_density(j, z)).exp();
                 -((1.0 - share) * kde_slope - share * z / (b.scale * b.scale))
@@ -186,9 +186,9 @@ impl Column {
         }
     }
 
-    /// Whether `z` lies strictly inside the grid.
-    fn inside(&self, z: f64) -> bool {
-        z > self.lo && z < self.hi
+    /// Whether `z` lies strictly inside the grid and the mixture is tabulated there.
+    fn has_mixed(&self, z: f64) -> bool {
+        z > self.lo && z < self.hi && self.mixed.len() == self.log_density.len()
     }
 
     /// The slope of the log density tabulated in `table` (the KDE's or the mixture's) at `z`;
@@ -343,6 +343,11 @@ mod tests {
                 "z {z}: {fd} vs {slope}"
             );
         }
+        // Without its table (a hand-edited file) a column scores by the formula: no panic, the
+        // same energy up to the interpolation.
+        let mut bare = mixed.clone();
+        bare.columns[0].mixed.clear();
+        assert!((bare.energy(&[0.3]) - mixed.energy(&[0.3])).abs() < 1e-5);
         assert!(
             kde.clone()
                 .with_background(Background {
