@@ -43,6 +43,11 @@ impl Background {
         self.weight > 0.0 && self.weight < 1.0 && self.scale > 0.0 && self.scale.is_finite()
     }
 
+    /// `log((1 - eps) p + eps N(z; 0, s^2))` from the KDE's `log p` at `z`.
+    fn mix(&self, kde_log: f64, z: f64) -> f64 {
+        log_add_exp((-self.weight).ln_1p() + kde_log, self.log_density(z))
+    }
+
     /// `log(eps N(z; 0, s^2))`.
     fn log_density(&self, z: f64) -> f64 {
         self.weight.ln()
@@ -86,13 +91,10 @@ impl MarginalKde {
         if !background.is_valid() {
             return None;
         }
-        let keep = (-background.weight).ln_1p();
         for c in &mut self.columns {
             let dx = (c.hi - c.lo) / (c.log_density.len() - 1) as f64;
             c.mixed = (c.log_density.iter().enumerate())
-                .map(|(k, &lp)| {
-                    log_add_exp(keep + lp, background.log_density(c.lo + k as f64 * dx))
-                })
+                .map(|(k, &lp)| background.mix(lp, c.lo + k as f64 * dx))
                 .collect();
         }
         self.background = Some(background);
@@ -107,7 +109,7 @@ impl MarginalKde {
         match &self.background {
             None => c.log_density_at(z),
             Some(_) if c.has_mixed(z) => c.interpolate(&c.mixed, z),
-            Some(b) => log_add_exp((-b.weight).ln_1p() + c.log_density_at(z), b.log_density(z)),
+            Some(b) => b.mix(c.log_density_at(z), z),
         }
     }
 
@@ -126,11 +128,11 @@ impl MarginalKde {
     /// weighed by its share of the density at `z`.
     pub fn column_slope(&self, j: usize, z: f64) -> f64 {
         let c = &self.columns[j];
-        let kde_slope = c.log_density_slope(&c.log_density, z);
         match &self.background {
-            None => -kde_slope,
+            None => -c.log_density_slope(&c.log_density, z),
             Some(_) if c.has_mixed(z) => -c.log_density_slope(&c.mixed, z),
             Some(b) => {
+                let kde_slope = c.log_density_slope(&c.log_density, z);
                 let share = (b.log_density(z) - self.log_density(j, z)).exp();
                 -((1.0 - share) * kde_slope - share * z / (b.scale * b.scale))
             }
